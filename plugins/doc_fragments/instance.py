@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options shared by the per-instance modules (single form, or a list under instances)."""
+
+    DOCUMENTATION = r"""
+options:
+  name:
+    description:
+      - Instance name (the catalogue's C(name)); also the cluster name.
+      - Exactly one of O(name) and O(instances) is required.
+    type: str
+  version:
+    description: PostgreSQL major version of the instance; defaults to O(default_version).
+    type: int
+  port:
+    description: TCP port of the instance.
+    type: int
+  default_version:
+    description: Version used when an instance does not give one.
+    type: int
+    default: 15
+  workers:
+    description: How many instances are handled at the same time.
+    type: int
+    default: 6
+"""

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn the validated catalogue (the plan) into module arguments and reports."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+
+def instance_items(plan: list) -> list:
+    """Arguments of darevel.postgres.pg_instance for each planned instance."""
+    return [{"name": i["name"], "version": i["version"], "port": i["port"]} for i in plan]
+
+
+def env_file(instance: dict, env_dir: str) -> str:
+    return "%s/%s.env" % (env_dir.rstrip("/"), instance["name"])
+
+
+def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "localhost") -> list:
+    """Arguments of darevel.postgres.pg_database; `passwords` follows the plan's order."""
+    if len(passwords) != len(plan):
+        raise AnsibleFilterError("database_items: %d passwords for %d instances" % (len(passwords), len(plan)))
+    return [{"name": i["name"], "version": i["version"], "port": i["port"], "database": i["database"],
+             "owner": i["owner"], "owner_password": pw, "env_file": env_file(i, env_dir), "env_host": env_host}
+            for i, pw in zip(plan, passwords)]
+
+
+def status_rows(plan: list, info: list, env_dir: str) -> list:
+    """One row per planned instance: what runs, where, and how to connect."""
+    found = {(i["version"], i["name"]): i for i in info}
+    rows = []
+    for inst in plan:
+        facts = found.get((inst["version"], inst["name"]), {})
+        rows.append({
+            "name": inst["name"], "port": inst["port"], "database": inst["database"], "user": inst["owner"],
+            "version": inst["version"], "state": facts.get("status", "absent"),
+            "size_bytes": facts.get("size_bytes"), "data_dir": facts.get("data_dir"),
+            "env_file": env_file(inst, env_dir),
+            "connect": "psql -h 127.0.0.1 -p %d -U %s -d %s" % (inst["port"], inst["owner"], inst["database"]),
+        })
+    return rows
+
+
+def status_table(rows: list) -> str:
+    """A plain-text table of status rows."""
+    columns = ["name", "port", "database", "user", "state", "connect"]
+    cells = [columns] + [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "instance_items": instance_items,
+            "database_items": database_items,
+            "status_rows": status_rows,
+            "status_table": status_table,
+        }

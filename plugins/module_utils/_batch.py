@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run one job per instance concurrently; instances are independent. Private to darevel.postgres."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+
+
+def run_all(items: list[dict], job: Callable[[dict], dict], workers: int) -> tuple[list[dict], list[str]]:
+    """Return (results in input order, error messages); one failed instance does not stop the others."""
+    results: list[dict] = [{} for _ in items]
+    errors: list[str] = []
+    if not items:
+        return results, errors
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures = [pool.submit(job, item) for item in items]
+        for index, future in enumerate(futures):
+            try:
+                results[index] = future.result()
+            except DarevelError as exc:
+                errors.append(exc.msg)
+                results[index] = {"name": items[index].get("name"), "failed": True, "msg": exc.msg}
+    return results, errors

@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The instance catalogue: schema, defaults and validation (pure functions, no AnsibleModule).
+
+Every problem is collected and returned at once; each message names the instance, the field,
+the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Unquoted SQL identifier as PostgreSQL folds it; 63 bytes is NAMEDATALEN - 1.
+IDENT_RE = re.compile(r"^[a-z_][a-z0-9_$]*$")
+IDENT_MAX = 63
+PORT_MIN, PORT_MAX = 1024, 65535
+VERSION_MIN, VERSION_MAX = 13, 18
+
+# field -> (python types accepted, required, default template or None)
+FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
+    "name": ((str,), True, None),
+    "port": ((int,), True, None),
+    "database": ((str,), True, None),
+    "owner": ((str,), False, "{database}_owner"),
+    "container": ((str,), False, "darevel-postgres-{name}"),
+    "volume": ((str,), False, "darevel-postgres-{name}-data"),
+    "purpose": ((str,), False, ""),
+    "used_by": ((str,), False, ""),
+    "backend_ports": ((str,), False, "N/A"),
+    "compose_file": ((str,), False, "apps/{name}/backend/postgres-compose.yml"),
+    "version": ((int,), False, None),
+}
+UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
+
+# The seed's table (DATABASE_ARCHITECTURE.md). roles/preflight/defaults/main.yml carries the same
+# list as the user-facing default; a unit test keeps the two equal.
+SEED: list[dict[str, Any]] = [
+    {"name": "infra", "port": 5433, "database": "keycloak", "container": "darevel-postgres-infra",
+     "volume": "darevel-postgres-infra", "purpose": "Authentication data only", "used_by": "Keycloak",
+     "backend_ports": "N/A", "compose_file": "infrastructure/docker-compose.yml"},
+    {"name": "chat", "port": 5434, "database": "darevel_chat", "container": "darevel-postgres-chat",
+     "volume": "darevel-postgres-chat-data", "purpose": "Chat messages, users, channels",
+     "used_by": "Chat microservices", "backend_ports": "8081-8088",
+     "compose_file": "apps/chat/backend-java/postgres-compose.yml"},
+    {"name": "slides", "port": 5435, "database": "darevel_slides", "container": "darevel-postgres-slides",
+     "volume": "darevel-postgres-slides-data", "purpose": "Presentations and slides",
+     "used_by": "Slides service", "backend_ports": "8084",
+     "compose_file": "apps/slides/backend/postgres-compose.yml"},
+    {"name": "suite", "port": 5436, "database": "darevel_suite", "container": "darevel-postgres-suite",
+     "volume": "darevel-postgres-suite-data", "purpose": "User profiles, preferences, integrations",
+     "used_by": "Suite/Dashboard service", "backend_ports": "8085",
+     "compose_file": "apps/suite/backend/postgres-compose.yml"},
+    {"name": "mail", "port": 5437, "database": "darevel_mail", "container": "darevel-postgres-mail",
+     "volume": "darevel-postgres-mail-data", "purpose": "Emails and calendar events",
+     "used_by": "Mail service", "backend_ports": "8086",
+     "compose_file": "apps/mail/backend/postgres-compose.yml"},
+    {"name": "sheet", "port": 5438, "database": "darevel_sheet", "container": "darevel-postgres-sheet",
+     "volume": "darevel-postgres-sheet-data", "purpose": "Spreadsheet data", "used_by": "Sheet service",
+     "backend_ports": "8089", "compose_file": "apps/sheet/backend/postgres-compose.yml"},
+]
+
+
+class _Missing(dict):
+    """format_map helper: a missing field renders as '?' so a broken entry still gets defaults."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _label(entry: Any, index: int) -> str:
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
+        return "instance '%s'" % entry["name"]
+    return "instance #%d" % (index + 1)
+
+
+def _as_int(value: Any) -> Any:
+    """Inventory values may arrive as strings ("5434"); accept digits, keep anything else as is."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def _check_keys(entry: dict, label: str) -> list[str]:
+    problems = []
+    for key in entry:
+        if key in FIELDS:
+            continue
+        close = difflib.get_close_matches(str(key), list(FIELDS), n=1, cutoff=0.5)
+        hint = "did you mean '%s'?" % close[0] if close else "valid keys: %s" % ", ".join(sorted(FIELDS))
+        problems.append("%s: unknown key '%s'; fix: remove it or rename it (%s)" % (label, key, hint))
+    for key, (_types, required, _default) in FIELDS.items():
+        if required and key not in entry:
+            problems.append("%s: missing required key '%s'; fix: add '%s' to the entry" % (label, key, key))
+    return problems
+
+
+def _check_types(entry: dict, label: str) -> list[str]:
+    problems = []
+    for key, (types, _required, _default) in FIELDS.items():
+        if key not in entry or entry[key] is None:
+            continue
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            problems.append("%s: %s %r must be %s; fix: write it as %s" % (
+                label, key, value, "an integer" if types == (int,) else "a string",
+                "a plain number" if types == (int,) else "a quoted string"))
+    return problems
+
+
+def _check_values(entry: dict, label: str) -> list[str]:
+    problems = []
+    name = entry.get("name")
+    if isinstance(name, str) and not NAME_RE.match(name):
+        problems.append("%s: name %r must match ^[a-z][a-z0-9_]*$ (it names the cluster, and Debian "
+                        "cluster names may not contain dashes); fix: use e.g. %r" % (
+                            label, name, re.sub(r"[^a-z0-9_]", "_", name.lower()).lstrip("0123456789_") or "app"))
+    port = entry.get("port")
+    if isinstance(port, int) and not isinstance(port, bool) and not PORT_MIN <= port <= PORT_MAX:
+        problems.append("%s: port %d is outside %d-%d; fix: choose a free port in that range "
+                        "(the seed uses 5433-5438)" % (label, port, PORT_MIN, PORT_MAX))
+    for key in ("database", "owner"):
+        value = entry.get(key)
+        if isinstance(value, str) and (not IDENT_RE.match(value) or len(value.encode()) > IDENT_MAX):
+            problems.append("%s: %s %r is not a valid PostgreSQL identifier; fix: use lower-case "
+                            "letters, digits and underscores, starting with a letter, at most %d bytes" % (
+                                label, key, value, IDENT_MAX))
+    version = entry.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and not VERSION_MIN <= version <= VERSION_MAX:
+        problems.append("%s: version %d is not a supported PostgreSQL major version; fix: use %d-%d" % (
+            label, version, VERSION_MIN, VERSION_MAX))
+    return problems
+
+
+def _check_unique(entries: list[dict]) -> list[str]:
+    problems = []
+    for key in UNIQUE_FIELDS:
+        seen: dict[Any, str] = {}
+        for index, entry in enumerate(entries):
+            value = entry.get(key)
+            if value is None:
+                continue
+            label = _label(entry, index)
+            if value in seen:
+                problems.append("%s: %s %r is already used by %s; fix: give each instance its own %s" % (
+                    label, key, value, seen[value], key))
+            else:
+                seen[value] = label
+    return problems
+
+
+def with_defaults(entry: dict, version: int) -> dict:
+    """Return the entry with every optional field filled from its default template."""
+    result = dict(entry)
+    for key in ("port", "version"):
+        if key in result:
+            result[key] = _as_int(result[key])
+    for key, (_types, _required, default) in FIELDS.items():
+        if result.get(key) is None:
+            if key == "version":
+                result[key] = version
+            elif default is not None:
+                result[key] = default.format_map(_Missing(result))
+    return result
+
+
+def enabled_names(enabled: Any, entries: list[dict]) -> list[str]:
+    names = [e.get("name") for e in entries if isinstance(e, dict)]
+    if enabled in (None, "all", ["all"]):
+        return [n for n in names if isinstance(n, str)]
+    if isinstance(enabled, str):
+        enabled = [part.strip() for part in enabled.split(",") if part.strip()]
+    return list(enabled)
+
+
+def validate(instances: Any, enabled: Any = "all", version: int = 15) -> tuple[list[dict], list[str]]:
+    """Check the whole catalogue; return (enabled instances with defaults, problems)."""
+    if not isinstance(instances, list):
+        return [], ["postgres_instances must be a list of instance entries, got %s; fix: write it as a "
+                    "YAML list" % type(instances).__name__]
+    problems: list[str] = []
+    entries: list[dict] = []
+    for index, raw in enumerate(instances):
+        label = _label(raw, index)
+        if not isinstance(raw, dict):
+            problems.append("%s: entry must be a mapping, got %r; fix: write it as 'name: ..., port: ...'"
+                            % (label, raw))
+            continue
+        raw = dict(raw)
+        for key in ("port", "version"):
+            if key in raw:
+                raw[key] = _as_int(raw[key])
+        problems += _check_keys(raw, label) + _check_types(raw, label) + _check_values(raw, label)
+        entries.append(raw)
+    filled = [with_defaults(e, version) for e in entries]
+    problems += _check_unique(filled)
+    wanted = enabled_names(enabled, entries)
+    known = [e.get("name") for e in entries]
+    for name in wanted:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), [k for k in known if isinstance(k, str)], n=1)
+            problems.append("postgres_instances_enabled: %r is not in the catalogue; fix: %s" % (
+                name, "did you mean %r?" % close[0] if close else "use one of %s" % ", ".join(map(str, known))))
+    if problems:
+        return [], problems
+    return [e for e in filled if e["name"] in wanted], []

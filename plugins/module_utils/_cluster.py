@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Native PostgreSQL instances on the Debian family (postgresql-common). Private to darevel.postgres.
+
+Each instance is one cluster VERSION/NAME with its own `postgresql@VERSION-NAME` unit. Lifecycle
+commands go to that unit (systemd as PID 1) or to `pg_ctlcluster --skip-systemctl-redirect`
+(containers, build machines): never to the umbrella `postgresql` service.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+
+SOCKET_DIR = "/var/run/postgresql"
+SUPERUSER_MAP = "darevel_superuser"
+STATES = ("present", "started", "stopped", "restarted", "absent")
+
+
+def render_hba() -> str:
+    """Baseline client authentication: peer on the socket, SCRAM over TCP, never trust."""
+    return (
+        "# Managed by darevel.postgres (pg_instance): local edits are replaced.\n"
+        "# TYPE  DATABASE  USER      ADDRESS         METHOD\n"
+        "local   all       postgres                  peer map=%s\n"
+        "local   all       all                       peer\n"
+        "host    all       all       127.0.0.1/32    scram-sha-256\n"
+        "host    all       all       ::1/128         scram-sha-256\n" % SUPERUSER_MAP)
+
+
+def render_ident() -> str:
+    # root may act as the cluster superuser over the socket, so modules running as root reach
+    # PostgreSQL without become; root can already switch to the postgres OS user anyway.
+    return (
+        "# Managed by darevel.postgres (pg_instance): local edits are replaced.\n"
+        "# MAPNAME          SYSTEM-USERNAME  PG-USERNAME\n"
+        "%s  root             postgres\n"
+        "%s  postgres         postgres\n" % (SUPERUSER_MAP, SUPERUSER_MAP))
+
+
+def parse_lsclusters(text: str) -> dict[tuple[int, str], dict]:
+    """Parse `pg_lsclusters --no-header` into {(version, name): facts}."""
+    clusters = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 6 or not fields[0].isdigit():
+            continue
+        version, name, port, status, owner, data_dir = fields[:6]
+        clusters[(int(version), name)] = {
+            "version": int(version), "name": name, "port": int(port) if port.isdigit() else None,
+            "status": "started" if status.startswith("online") else "stopped",
+            "owner": owner, "data_dir": data_dir,
+            "log_file": fields[6] if len(fields) > 6 and fields[6] != "<unknown>" else None,
+        }
+    return clusters
+
+
+def plan(current: Optional[dict], state: str, port: int, purge: bool) -> list[str]:
+    """Actions that bring one instance from `current` (None when absent) to the wanted state."""
+    if state == "absent":
+        if current is None:
+            return []
+        actions = ["stop"] if current["status"] == "started" else []
+        return actions + (["drop"] if purge else ["disable"] if current.get("start_conf") != "manual" else [])
+    actions: list[str] = []
+    running = current is not None and current["status"] == "started"
+    if current is None:
+        actions.append("create")
+    else:
+        if current.get("start_conf") == "manual":
+            actions.append("enable")
+        if current["port"] != port:
+            actions.append("set_port")
+    actions.append("auth_files")
+    if state == "started" and not running:
+        actions.append("start")
+    elif state == "stopped" and running:
+        actions.append("stop")
+    elif state == "restarted" or (running and state != "stopped" and "set_port" in actions):
+        actions.append("restart")
+    return actions
+
+
+class DebianCluster:
+    """One postgresql-common cluster; commands run through a Runner."""
+
+    def __init__(self, runner, version: int, name: str, systemd: Optional[bool] = None) -> None:
+        self.runner = runner
+        self.version = version
+        self.name = name
+        self.systemd = os.path.isdir("/run/systemd/system") if systemd is None else systemd
+
+    @property
+    def config_dir(self) -> str:
+        return "/etc/postgresql/%d/%s" % (self.version, self.name)
+
+    @property
+    def unit(self) -> str:
+        return "postgresql@%d-%s" % (self.version, self.name)
+
+    def start_conf(self) -> str:
+        try:
+            with open(os.path.join(self.config_dir, "start.conf")) as handle:
+                lines = [ln.strip() for ln in handle if ln.strip() and not ln.startswith("#")]
+        except OSError:
+            return "auto"
+        return lines[0] if lines else "auto"
+
+    def check_installed(self) -> None:
+        if not os.path.exists("/usr/lib/postgresql/%d/bin/postgres" % self.version):
+            raise DarevelError("instance '%s': PostgreSQL %d is not installed on this host; fix: install "
+                               "postgresql-%d (the darevel.postgres.instance role does) or set the "
+                               "instance's version" % (self.name, self.version, self.version))
+
+    def create_argv(self, port: int, locale: str, checksums: bool) -> list[str]:
+        argv = ["pg_createcluster", str(self.version), self.name, "--port", str(port),
+                "--start-conf", "auto", "--locale", locale, "--"]
+        if checksums:
+            argv.append("--data-checksums")
+        return argv + ["--auth-local", "peer", "--auth-host", "scram-sha-256"]
+
+    def control_argv(self, action: str) -> list[str]:
+        if self.systemd:
+            return ["systemctl", action, self.unit]
+        mode = ["-m", "fast"] if action in ("stop", "restart") else []
+        return ["pg_ctlcluster", "--skip-systemctl-redirect", str(self.version), self.name, action] + mode
+
+    def argv_for(self, action: str, port: int, locale: str, checksums: bool) -> list[list[str]]:
+        if action == "create":
+            return [self.create_argv(port, locale, checksums)]
+        if action == "set_port":
+            return [["pg_conftool", str(self.version), self.name, "set", "port", str(port)]]
+        if action in ("start", "stop", "restart", "reload"):
+            return [self.control_argv(action)]
+        if action == "drop":
+            return [["pg_dropcluster", "--stop", str(self.version), self.name]]
+        if action in ("enable", "disable"):
+            conf = "auto" if action == "enable" else "manual"
+            argv = [["pg_conftool", str(self.version), self.name, "set", "start.conf", conf]]
+            if self.systemd:
+                argv.append(["systemctl", action, self.unit])
+            return argv
+        return []
+
+    def write_auth_files(self, check_mode: bool) -> bool:
+        """Write pg_hba.conf and pg_ident.conf when they differ; True when something changed."""
+        changed = False
+        for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):
+            path = os.path.join(self.config_dir, filename)
+            try:
+                with open(path) as handle:
+                    if handle.read() == content:
+                        continue
+            except OSError:
+                pass
+            changed = True
+            if not check_mode:
+                _write_as_owner(path, content, self.config_dir)
+        return changed
+
+    def systemd_enabled(self) -> bool:
+        if not self.systemd:
+            return True
+        rc, _out, _err = self.runner.run(["systemctl", "is-enabled", "--quiet", self.unit], check_rc=False)
+        return rc == 0
+
+
+def _write_as_owner(path: str, content: str, directory: str) -> None:
+    """Atomic write keeping the cluster owner's uid/gid and mode 0640."""
+    stat = os.stat(directory)
+    tmp = "%s.darevel-tmp" % path
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chown(tmp, stat.st_uid, stat.st_gid)
+        os.chmod(tmp, 0o640)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

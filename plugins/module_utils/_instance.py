@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge native instances, concurrently. Private to darevel.postgres."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
+    SOCKET_DIR, DebianCluster, parse_lsclusters, plan)
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
+
+
+def instance_spec() -> dict:
+    """Options every per-instance module shares (also the element spec of `instances`)."""
+    return {
+        "name": {"type": "str", "required": True},
+        "version": {"type": "int"},
+        "port": {"type": "int"},
+    }
+
+
+def batch_argument_spec(extra: dict, element_extra: Optional[dict] = None) -> dict:
+    """Single-instance options at the top level, or a list of them under `instances`."""
+    single = instance_spec()
+    single["name"] = dict(single["name"], required=False)
+    elements = dict(instance_spec(), **(element_extra or {}))
+    spec = dict(single, **(element_extra or {}))
+    spec["instances"] = {"type": "list", "elements": "dict", "options": elements}
+    spec["default_version"] = {"type": "int", "default": 15}
+    spec["workers"] = {"type": "int", "default": 6}
+    spec.update(extra)
+    return spec
+
+
+def batch_items(params: dict, keys: list[str]) -> list[dict]:
+    """The list of per-instance dicts, whichever form the task used."""
+    items = params["instances"] if params.get("instances") is not None else [{k: params.get(k) for k in keys}]
+    out = []
+    for item in items:
+        item = dict(item)
+        if item.get("version") is None:
+            item["version"] = params["default_version"]
+        out.append(item)
+    return out
+
+
+class InstanceManager:
+    """Brings each native instance to the wanted state; one job per instance."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.runner = Runner(module)
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self._clusters: Optional[dict] = None
+
+    def clusters(self) -> dict:
+        if self._clusters is None:
+            if self.check_mode and not self.module.get_bin_path("pg_lsclusters"):
+                # Check mode on a host where the role has not installed PostgreSQL yet.
+                self._clusters = {}
+                return self._clusters
+            _rc, out, _err = self.runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
+            self._clusters = parse_lsclusters(out)
+        return self._clusters
+
+    def converge(self, item: dict) -> dict:
+        name, version, port = item["name"], item["version"], item.get("port")
+        state, purge = self.params["state"], self.params["purge"]
+        cluster = DebianCluster(self.runner, version, name)
+        current = self.clusters().get((version, name))
+        if state != "absent":
+            if not self.check_mode:
+                cluster.check_installed()
+            if port is None:
+                port = current["port"] if current else None
+            if port is None:
+                raise DarevelError("instance '%s': no port given for a new instance; fix: set port" % name)
+        if current is not None:
+            current = dict(current, start_conf=cluster.start_conf(), enabled=cluster.systemd_enabled())
+        actions = plan(current, state, port, purge)
+        if current is None and state != "absent" and cluster.systemd:
+            actions.insert(1, "enable")
+        elif current is not None and state != "absent" and not current["enabled"] and "enable" not in actions:
+            actions.insert(0, "enable")
+        commands, changed = self._execute(cluster, actions, port, current)
+        return self._result(cluster, item, current, port, actions, commands, changed)
+
+    def _execute(self, cluster: DebianCluster, actions: list[str], port: int,
+                 current: Optional[dict]) -> tuple[list[list[str]], bool]:
+        commands: list[list[str]] = []
+        changed = False
+        for action in actions:
+            if action == "auth_files":
+                if cluster.write_auth_files(self.check_mode):
+                    changed = True
+                    if current is not None and current["status"] == "started" and "restart" not in actions \
+                            and "stop" not in actions:
+                        commands += self._run(cluster, "reload", port)
+                continue
+            changed = True
+            commands += self._run(cluster, action, port)
+        return commands, changed
+
+    def _run(self, cluster: DebianCluster, action: str, port: int) -> list[list[str]]:
+        argvs = cluster.argv_for(action, port, self.params["locale"], self.params["data_checksums"])
+        if not self.check_mode:
+            for argv in argvs:
+                self.runner.run(argv, what="instance '%s': %s" % (cluster.name, action))
+        return argvs
+
+    def _result(self, cluster, item, current, port, actions, commands, changed) -> dict:
+        state = self.params["state"]
+        before = "absent" if current is None else current["status"]
+        if state == "absent":
+            after = "absent" if "drop" in actions or current is None else "stopped"
+        elif state in ("started", "restarted"):
+            after = "started"
+        elif state == "stopped":
+            after = "stopped"
+        else:
+            after = "stopped" if current is None else before
+        facts = (current or {})
+        data_dir = facts.get("data_dir") or "/var/lib/postgresql/%d/%s" % (cluster.version, cluster.name)
+        return {
+            "name": cluster.name, "version": cluster.version, "port": port,
+            "status": after, "changed": changed, "actions": actions,
+            "commands": [" ".join(argv) for argv in commands],
+            "data_dir": data_dir if after != "absent" else None,
+            "config_dir": cluster.config_dir, "socket_dir": SOCKET_DIR, "unit": cluster.unit,
+            "log_file": facts.get("log_file") or "/var/log/postgresql/postgresql-%d-%s.log" % (
+                cluster.version, cluster.name),
+            "diff": {"before": {"state": before, "port": facts.get("port")},
+                     "after": {"state": after, "port": port if after != "absent" else None},
+                     "before_header": "instance %s" % cluster.name, "after_header": "instance %s" % cluster.name},
+        }
+
+    def run(self) -> dict:
+        items = batch_items(self.params, ["name", "version", "port"])
+        results, errors = run_all(items, self.converge, self.params["workers"])
+        return {"results": results, "errors": errors}
+
+
+def data_size(path: str) -> int:
+    """Bytes under a data directory (what `du -sb` would say, without following links)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for filename in files:
+            try:
+                total += os.lstat(os.path.join(root, filename)).st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How batch modules report: one result per instance, or the single result at the top level."""
+
+from __future__ import annotations
+
+
+def exit_batch(module, outcome: dict) -> None:
+    results, errors = outcome["results"], outcome["errors"]
+    changed = any(r.get("changed") for r in results)
+    diffs = [r.pop("diff") for r in results if "diff" in r]
+    diff = {"before": {d["before_header"]: d["before"] for d in diffs},
+            "after": {d["after_header"]: d["after"] for d in diffs}}
+    if module.params.get("instances") is None:
+        result = dict(results[0]) if results else {}
+        result.pop("failed", None)
+        payload = dict(result, changed=changed, diff=diff)
+    else:
+        payload = {"changed": changed, "instances": results, "diff": diff}
+    if errors:
+        module.fail_json(msg="; ".join(errors), **payload)
+    module.exit_json(**payload)

@@ -1,0 +1,153 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_database
+short_description: Ensure an instance's application database, its owner role and the backend's env file
+version_added: 0.1.0
+description:
+  - For each instance, makes sure the owner role exists with the given password, the database exists
+    and belongs to that role, and writes the env file that the application backend reads
+    (C(DB_HOST), C(DB_PORT), C(DB_NAME), C(POSTGRES_USER), C(POSTGRES_PASSWORD)) with mode C(0600).
+  - The password is sent as a SCRAM-SHA-256 verifier computed by the module, never in clear text,
+    so it cannot appear in the server's statement log. An unchanged password is detected by
+    recomputing the verifier with the stored salt; nothing is written then.
+  - Connects as the C(postgres) superuser over the instance's Unix socket, as root through the ident
+    map that M(darevel.postgres.pg_instance) installs.
+  - Several instances can be given at once with O(instances); they are handled concurrently.
+author:
+  - Darevel platform team
+extends_documentation_fragment:
+  - darevel.postgres.instance
+requirements:
+  - psycopg2 on the managed host
+options:
+  database:
+    description: Database name.
+    type: str
+  owner:
+    description: Role that owns the database and logs in from the application.
+    type: str
+  owner_password:
+    description: Password of O(owner).
+    type: str
+  env_file:
+    description: Path of the env file to write on the managed host; none is written when omitted.
+    type: path
+  env_host:
+    description: Value of C(DB_HOST) in the env file.
+    type: str
+    default: localhost
+  instances:
+    description:
+      - Several instances at once, handled concurrently. Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Instance name.
+        type: str
+        required: true
+      version:
+        description: PostgreSQL major version.
+        type: int
+      port:
+        description: TCP port of the instance.
+        type: int
+      database:
+        description: Database name.
+        type: str
+      owner:
+        description: Owner role.
+        type: str
+      owner_password:
+        description: Password of the owner role.
+        type: str
+      env_file:
+        description: Env file path.
+        type: path
+      env_host:
+        description: Value of C(DB_HOST).
+        type: str
+  socket_dir:
+    description: Directory holding the instances' Unix sockets.
+    type: path
+    default: /var/run/postgresql
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - The diff shows the env file with the password masked.
+"""
+
+EXAMPLES = r"""
+- name: Database darevel_chat owned by darevel_chat_owner, and /etc/darevel/postgres/chat.env
+  darevel.postgres.pg_database:
+    name: chat
+    port: 5434
+    database: darevel_chat
+    owner: darevel_chat_owner
+    owner_password: "{{ chat_owner_password }}"
+    env_file: /etc/darevel/postgres/chat.env
+"""
+
+RETURN = r"""
+queries:
+  description: Statements that ran (or would run in check mode), passwords masked.
+  returned: when O(name) is given
+  type: list
+  elements: str
+  sample: ["CREATE ROLE darevel_chat_owner LOGIN PASSWORD 'SCRAM-SHA-256$********'"]
+database:
+  description: Database name.
+  returned: when O(name) is given
+  type: str
+owner:
+  description: Owner role.
+  returned: when O(name) is given
+  type: str
+env_file:
+  description: Env file path.
+  returned: when O(name) is given
+  type: str
+instances:
+  description: One result per instance when O(instances) is given.
+  returned: when O(instances) is given
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.darevel.postgres.plugins.module_utils._database import HAS_PSYCOPG2, DatabaseManager
+from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
+from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+
+PER_INSTANCE = {
+    "database": {"type": "str"},
+    "owner": {"type": "str"},
+    "owner_password": {"type": "str", "no_log": True},
+    "env_file": {"type": "path"},
+    "env_host": {"type": "str"},
+}
+
+
+def main() -> None:
+    spec = batch_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"}}, PER_INSTANCE)
+    spec["env_host"]["default"] = "localhost"
+    module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances")],
+                           required_one_of=[("name", "instances")], supports_check_mode=True)
+    if not HAS_PSYCOPG2:
+        module.fail_json(msg=missing_required_lib("psycopg2"))
+    exit_batch(module, DatabaseManager(module).run())
+
+
+if __name__ == "__main__":
+    main()

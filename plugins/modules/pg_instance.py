@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_instance
+short_description: Create, start, stop, restart or remove native PostgreSQL instances
+version_added: 0.1.0
+description:
+  - Manages one PostgreSQL cluster per instance on the Debian family through postgresql-common
+    (C(pg_createcluster VERSION NAME --port PORT)), so that each instance has its own
+    C(postgresql@VERSION-NAME) unit.
+  - Works with systemd as PID 1 (commands go to the instance's unit) and without it (containers,
+    build machines; C(pg_ctlcluster --skip-systemctl-redirect)). It never touches the umbrella
+    C(postgresql) service nor another instance.
+  - New clusters get data checksums, C(peer) authentication on the local socket and
+    C(scram-sha-256) over TCP. The module manages C(pg_hba.conf) and C(pg_ident.conf) of each
+    instance; root may act as the C(postgres) superuser over the socket through an ident map.
+  - Several instances can be given at once with O(instances); they are converged concurrently.
+author:
+  - Darevel platform team
+extends_documentation_fragment:
+  - darevel.postgres.instance
+options:
+  instances:
+    description:
+      - Several instances at once. They are converged concurrently; one failing instance does not
+        stop the others, and the task fails naming it. Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Instance name.
+        type: str
+        required: true
+      version:
+        description: PostgreSQL major version; defaults to O(default_version).
+        type: int
+      port:
+        description: TCP port.
+        type: int
+  state:
+    description:
+      - V(present) creates the instance if needed and leaves it running or stopped as it is.
+      - V(started), V(stopped) and V(restarted) create it if needed, then act on it.
+      - V(absent) stops the instance and sets it to manual start; its data is removed only with O(purge=true).
+    type: str
+    choices: [present, started, stopped, restarted, absent]
+    default: started
+  purge:
+    description: With O(state=absent), drop the cluster and delete its data directory.
+    type: bool
+    default: false
+  locale:
+    description: Locale of new clusters.
+    type: str
+    default: C.UTF-8
+  data_checksums:
+    description: Initialise new clusters with data checksums.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Start the chat instance on port 5434
+  darevel.postgres.pg_instance:
+    name: chat
+    version: 15
+    port: 5434
+    state: started
+
+- name: Create and start several instances concurrently
+  darevel.postgres.pg_instance:
+    instances:
+      - {name: infra, port: 5433}
+      - {name: chat, port: 5434}
+    state: started
+
+- name: Remove an instance and its data
+  darevel.postgres.pg_instance:
+    name: chat
+    version: 15
+    state: absent
+    purge: true
+"""
+
+RETURN = r"""
+name:
+  description: Instance name (single-instance form).
+  returned: when O(name) is given
+  type: str
+  sample: chat
+version:
+  description: PostgreSQL major version.
+  returned: when O(name) is given
+  type: int
+  sample: 15
+port:
+  description: TCP port of the instance.
+  returned: when O(name) is given
+  type: int
+  sample: 5434
+status:
+  description: V(started), V(stopped) or V(absent) after the run.
+  returned: when O(name) is given
+  type: str
+  sample: started
+data_dir:
+  description: Data directory; null once purged.
+  returned: when O(name) is given
+  type: str
+  sample: /var/lib/postgresql/15/chat
+config_dir:
+  description: Configuration directory.
+  returned: when O(name) is given
+  type: str
+  sample: /etc/postgresql/15/chat
+socket_dir:
+  description: Directory of the Unix socket.
+  returned: when O(name) is given
+  type: str
+  sample: /var/run/postgresql
+unit:
+  description: The instance's systemd unit.
+  returned: when O(name) is given
+  type: str
+  sample: postgresql@15-chat
+log_file:
+  description: Server log file.
+  returned: when O(name) is given
+  type: str
+  sample: /var/log/postgresql/postgresql-15-chat.log
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: when O(name) is given
+  type: list
+  elements: str
+  sample: [create, enable, auth_files, start]
+commands:
+  description: Commands that ran (or would run in check mode).
+  returned: when O(name) is given
+  type: list
+  elements: str
+instances:
+  description: One result per instance, each with the keys above, when O(instances) is given.
+  returned: when O(instances) is given
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.darevel.postgres.plugins.module_utils._instance import (
+    InstanceManager, batch_argument_spec)
+from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=batch_argument_spec({
+            "state": {"type": "str", "default": "started",
+                      "choices": ["present", "started", "stopped", "restarted", "absent"]},
+            "purge": {"type": "bool", "default": False},
+            "locale": {"type": "str", "default": "C.UTF-8"},
+            "data_checksums": {"type": "bool", "default": True},
+        }),
+        mutually_exclusive=[("name", "instances")],
+        required_one_of=[("name", "instances")],
+        supports_check_mode=True,
+    )
+    exit_batch(module, InstanceManager(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_instance_info
+short_description: List the native PostgreSQL instances on a host
+version_added: 0.1.0
+description:
+  - Every postgresql-common cluster on the host with its status, port, data directory, size, log
+    file and systemd unit. Read-only.
+author:
+  - Darevel platform team
+options:
+  names:
+    description: Only these instances; all when omitted.
+    type: list
+    elements: str
+  size:
+    description: Compute the size of each data directory (walks the directory).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Every instance on the host
+  darevel.postgres.pg_instance_info:
+  register: info
+"""
+
+RETURN = r"""
+instances:
+  description: One entry per instance.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Instance (cluster) name.
+      type: str
+    version:
+      description: PostgreSQL major version.
+      type: int
+    port:
+      description: TCP port.
+      type: int
+    status:
+      description: V(started) or V(stopped).
+      type: str
+    data_dir:
+      description: Data directory.
+      type: str
+    size_bytes:
+      description: Bytes under the data directory (null when O(size=false)).
+      type: int
+    log_file:
+      description: Server log file.
+      type: str
+    unit:
+      description: systemd unit of the instance.
+      type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import parse_lsclusters
+from ansible_collections.darevel.postgres.plugins.module_utils._instance import data_size
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"names": {"type": "list", "elements": "str"}, "size": {"type": "bool", "default": True}},
+        supports_check_mode=True,
+    )
+    if not module.get_bin_path("pg_lsclusters"):
+        module.exit_json(changed=False, instances=[])
+    _rc, out, _err = module.run_command(["pg_lsclusters", "--no-header"], check_rc=True,
+                                        environ_update={"LC_ALL": "C"})
+    names = module.params["names"]
+    instances = []
+    for (version, name), facts in sorted(parse_lsclusters(out).items()):
+        if names is not None and name not in names:
+            continue
+        size = data_size(facts["data_dir"]) if module.params["size"] else None
+        instances.append(dict(facts, size_bytes=size, unit="postgresql@%d-%s" % (version, name)))
+    module.exit_json(changed=False, instances=instances)
+
+
+if __name__ == "__main__":
+    main()

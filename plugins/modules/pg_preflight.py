@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_preflight
+short_description: Validate the instance catalogue and check the target before anything changes
+version_added: 0.1.0
+description:
+  - Checks the whole catalogue and reports every problem at once, each naming the instance, the
+    field, the bad value and the fix; duplicate names, ports, databases, containers and volumes;
+    ports outside 1024-65535; names that are not C(^[a-z][a-z0-9_]*$); databases and roles that are
+    not valid identifiers; unknown keys (with the closest valid key); enabled names missing from the
+    catalogue.
+  - On the target, finds ports that something other than the instance itself already listens on,
+    naming the process that holds each one, and checks free disk space.
+  - Returns the enabled instances with every default filled in; the roles work from that list.
+  - Never changes anything.
+author:
+  - Darevel platform team
+options:
+  instances:
+    description:
+      - The catalogue, a list of instance entries (see the catalogue reference in C(docs/)).
+      - Validated by the module itself rather than by the argument spec, so that every problem is
+        reported in one run.
+    type: raw
+    required: true
+  enabled:
+    description: Names of the instances this host runs, a list, a comma-separated string, or V(all).
+    type: raw
+    default: all
+  only:
+    description:
+      - Restrict the result to these enabled instances (a list or a comma-separated string), as
+        the verb playbooks do with C(-e apps=slides,mail). Unknown names are problems.
+    type: raw
+  default_version:
+    description: PostgreSQL major version for entries that do not name one.
+    type: int
+    default: 15
+  check_ports:
+    description: Look for other processes that listen on the instances' ports.
+    type: bool
+    default: true
+  min_free_mb:
+    description: Free space needed under C(/var/lib/postgresql); V(0) skips the check.
+    type: int
+    default: 512
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Check the catalogue and the ports before changing anything
+  darevel.postgres.pg_preflight:
+    instances: "{{ postgres_instances }}"
+    enabled: "{{ postgres_instances_enabled }}"
+  register: preflight
+"""
+
+RETURN = r"""
+instances:
+  description: The enabled instances with defaults filled in.
+  returned: always
+  type: list
+  elements: dict
+problems:
+  description: Every problem found (the task fails when there is one).
+  returned: always
+  type: list
+  elements: str
+installed_versions:
+  description: PostgreSQL major versions whose server binaries are installed on the target.
+  returned: always
+  type: list
+  elements: int
+versions_needed:
+  description: Major versions the enabled instances need.
+  returned: always
+  type: list
+  elements: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.darevel.postgres.plugins.module_utils._preflight import run
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "instances": {"type": "raw", "required": True},
+            "enabled": {"type": "raw", "default": "all"},
+            "only": {"type": "raw"},
+            "default_version": {"type": "int", "default": 15},
+            "check_ports": {"type": "bool", "default": True},
+            "min_free_mb": {"type": "int", "default": 512},
+        },
+        supports_check_mode=True,
+    )
+    result = run(module.params)
+    if result["problems"]:
+        module.fail_json(msg="The catalogue has %d problem(s):\n- %s" % (
+            len(result["problems"]), "\n- ".join(result["problems"])), **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
