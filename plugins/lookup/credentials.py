@@ -15,7 +15,7 @@ description:
     later calls return the stored value.
   - Meant for development inventories; production passwords come from Ansible Vault.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
 options:
   _terms:
     description: Instance names.

@@ -13,7 +13,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._errors import Da
 
 def run_all(items: list[dict], job: Callable[[dict], dict], workers: int) -> tuple[list[dict], list[str]]:
     """Return (results in input order, error messages); one failed instance does not stop the others."""
-    results: list[dict] = [{} for _ in items]
+    results: list[dict] = [{} for dummy in items]
     errors: list[str] = []
     if not items:
         return results, errors

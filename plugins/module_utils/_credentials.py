@@ -17,7 +17,7 @@ def path_for(directory: str, host: str, name: str, kind: str) -> str:
 
 
 def generate(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(ALPHABET) for dummy in range(length))
 
 
 def read_or_create(path: str, length: int) -> str:

@@ -21,8 +21,9 @@ description:
     map that M(darevel.postgres.pg_instance) installs.
   - Several instances can be given at once with O(instances); they are handled concurrently.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
 requirements:
   - psycopg2 on the managed host
@@ -74,6 +75,7 @@ options:
       env_host:
         description: Value of C(DB_HOST).
         type: str
+        default: localhost
   socket_dir:
     description: Directory holding the instances' Unix sockets.
     type: path
@@ -83,6 +85,8 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 notes:
   - The diff shows the env file with the password masked.
 """
@@ -135,13 +139,12 @@ PER_INSTANCE = {
     "owner": {"type": "str"},
     "owner_password": {"type": "str", "no_log": True},
     "env_file": {"type": "path"},
-    "env_host": {"type": "str"},
+    "env_host": {"type": "str", "default": "localhost"},
 }
 
 
 def main() -> None:
     spec = batch_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"}}, PER_INSTANCE)
-    spec["env_host"]["default"] = "localhost"
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances")],
                            required_one_of=[("name", "instances")], supports_check_mode=True)
     if not HAS_PSYCOPG2:

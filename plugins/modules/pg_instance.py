@@ -22,8 +22,9 @@ description:
     instance; root may act as the C(postgres) superuser over the socket through an ident map.
   - Several instances can be given at once with O(instances); they are converged concurrently.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
 options:
   instances:
@@ -68,6 +69,8 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

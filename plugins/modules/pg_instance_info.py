@@ -14,7 +14,9 @@ description:
   - Every postgresql-common cluster on the host with its status, port, data directory, size, log
     file and systemd unit. Read-only.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   names:
     description: Only these instances; all when omitted.
@@ -29,6 +31,8 @@ attributes:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

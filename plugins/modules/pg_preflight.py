@@ -21,7 +21,9 @@ description:
   - Returns the enabled instances with every default filled in; the roles work from that list.
   - Never changes anything.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   instances:
     description:
@@ -56,6 +58,8 @@ attributes:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -12,12 +12,15 @@ short_description: Write a JSON report on the control node
 version_added: 0.1.0
 description:
   - Writes O(data) as indented JSON with sorted keys to O(path) on the control node, creating the
-    directory, through a temporary file and a rename. Runs entirely in the action plugin: nothing is
-    executed on the managed host.
+    directory, through a temporary file and a rename. Runs entirely in the action plugin, so nothing
+    is executed on the managed host.
   - Reports C(changed=false) always (a report is not a change to a managed host) and C(written)
     when the file's content changed. In check mode nothing is written.
 author:
-  - Darevel platform team
+  - Darevel platform team (@darevel)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   path:
     description: File to write on the control node.
@@ -34,6 +37,10 @@ options:
 attributes:
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
   diff_mode:

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Test tiers. `scripts/run-tests.sh all` runs every tier (what `make test` and CI run), goes on
+# after a failing tier, prints how long each took and exits non-zero when any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+BIN=${VENV:-.venv}/bin
+export PATH="$PWD/$BIN:$PATH"
+export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+export PYTHONDONTWRITEBYTECODE=1
+
+tier_unit() { "$BIN/pytest" -q tests/unit; }
+
+tier_lint() { "$BIN/ansible-lint" --profile production --offline; }
+
+tier_sanity() { scripts/sanity.sh; }
+
+tier_integration() { "$BIN/pytest" -q tests/integration; }
+
+tier_build() { "$BIN/pytest" -q tests/build; }
+
+tier_molecule() {
+  scripts/docker-engine.sh
+  tests/images/build.sh bookworm trixie
+  local scenario rc=0
+  for scenario in ${MOLECULE_SCENARIOS:-native}; do
+    "$BIN/molecule" test -s "$scenario" || rc=1
+  done
+  return $rc
+}
+
+ALL=(unit lint sanity integration build molecule)
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] || [ "${tiers[0]}" = all ] && tiers=("${ALL[@]}")
+
+passed=0 failed=0 summary=()
+for tier in "${tiers[@]}"; do
+  echo "=== tier: $tier"
+  start=$(date +%s)
+  if "tier_$tier"; then status=passed; passed=$((passed + 1)); else status=FAILED; failed=$((failed + 1)); fi
+  summary+=("$(printf '%-12s %-7s %5ss' "$tier" "$status" "$(( $(date +%s) - start ))")")
+done
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "tiers: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
