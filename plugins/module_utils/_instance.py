@@ -11,6 +11,8 @@ from typing import Optional
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
     SOCKET_DIR, DebianCluster, parse_lsclusters, plan)
+
+LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 
@@ -69,7 +71,8 @@ class InstanceManager:
             self._clusters = parse_lsclusters(out)
         return self._clusters
 
-    def converge(self, item: dict) -> dict:
+    def prepare(self, item: dict) -> dict:
+        """Phase 1: plan, then create and configure (no process is started or stopped yet)."""
         name, version, port = item["name"], item["version"], item.get("port")
         state, purge = self.params["state"], self.params["purge"]
         cluster = DebianCluster(self.runner, version, name)
@@ -88,24 +91,28 @@ class InstanceManager:
             actions.insert(1, "enable")
         elif current is not None and state != "absent" and not current["enabled"] and "enable" not in actions:
             actions.insert(0, "enable")
-        commands, changed = self._execute(cluster, actions, port, current)
-        return self._result(cluster, item, current, port, actions, commands, changed)
+        job = {"name": name, "cluster": cluster, "item": item, "current": current, "port": port, "actions": actions,
+               "commands": [], "changed": False}
+        self._execute(job, [a for a in actions if a not in LIFECYCLE])
+        return job
 
-    def _execute(self, cluster: DebianCluster, actions: list[str], port: int,
-                 current: Optional[dict]) -> tuple[list[list[str]], bool]:
-        commands: list[list[str]] = []
-        changed = False
+    def finish(self, job: dict) -> dict:
+        """Phase 2: start, stop, restart, reload, drop."""
+        self._execute(job, [a for a in job["actions"] if a in LIFECYCLE])
+        return self._result(job)
+
+    def _execute(self, job: dict, actions: list[str]) -> None:
+        cluster, current, port = job["cluster"], job["current"], job["port"]
         for action in actions:
             if action == "auth_files":
                 if cluster.write_auth_files(self.check_mode):
-                    changed = True
-                    if current is not None and current["status"] == "started" and "restart" not in actions \
-                            and "stop" not in actions:
-                        commands += self._run(cluster, "reload", port)
+                    job["changed"] = True
+                    running = current is not None and current["status"] == "started"
+                    if running and not set(job["actions"]) & {"restart", "stop"}:
+                        job["actions"].append("reload")
                 continue
-            changed = True
-            commands += self._run(cluster, action, port)
-        return commands, changed
+            job["changed"] = True
+            job["commands"] += self._run(cluster, action, port)
 
     def _run(self, cluster: DebianCluster, action: str, port: int) -> list[list[str]]:
         argvs = cluster.argv_for(action, port, self.params["locale"], self.params["data_checksums"])
@@ -114,7 +121,9 @@ class InstanceManager:
                 self.runner.run(argv, what="instance '%s': %s" % (cluster.name, action))
         return argvs
 
-    def _result(self, cluster, item, current, port, actions, commands, changed) -> dict:
+    def _result(self, job: dict) -> dict:
+        cluster, current, port, actions = job["cluster"], job["current"], job["port"], job["actions"]
+        commands, changed = job["commands"], job["changed"]
         state = self.params["state"]
         before = "absent" if current is None else current["status"]
         if state == "absent":
@@ -142,8 +151,15 @@ class InstanceManager:
 
     def run(self) -> dict:
         items = batch_items(self.params, ["name", "version", "port"])
-        results, errors = run_all(items, self.converge, self.params["workers"])
-        return {"results": results, "errors": errors}
+        # Two phases: while postgresql-common creates a cluster, its half-written configuration
+        # makes pg_ctlcluster fail for *other* clusters ("Invalid data directory for cluster"),
+        # so every creation finishes before any instance starts.
+        jobs, errors = run_all(items, self.prepare, self.params["workers"])
+        ready = [job for job in jobs if "cluster" in job]
+        results, more = run_all(ready, self.finish, self.params["workers"])
+        by_name = {r["name"]: r for r in results}
+        ordered = [by_name.get(job["name"], job) if "cluster" in job else job for job in jobs]
+        return {"results": ordered, "errors": errors + more}
 
 
 def data_size(path: str) -> int:
