@@ -34,6 +34,19 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "compose_file": ((str,), False, "apps/{name}/backend/postgres-compose.yml"),
     "version": ((int,), False, None),
 }
+DESCRIPTIONS = {
+    "name": "Instance name; also the cluster name (`postgresql@VERSION-NAME`) and the key of its credentials.",
+    "port": "TCP port, unique per catalogue, 1024-65535.",
+    "database": "The application's database.",
+    "owner": "Role that owns the database; the application logs in as this role.",
+    "container": "Container name on the docker runtime.",
+    "volume": "Named volume on the docker runtime.",
+    "purpose": "What the instance holds (documentation, reports).",
+    "used_by": "Which service uses it (documentation, reports).",
+    "backend_ports": "Ports of the backend that uses the instance (documentation).",
+    "compose_file": "Where the per-app compose file is rendered, relative to the dev directory.",
+    "version": "PostgreSQL major version (13-18); `postgres_version` when omitted.",
+}
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
 
 # The seed's table (DATABASE_ARCHITECTURE.md). roles/preflight/defaults/main.yml carries the same
