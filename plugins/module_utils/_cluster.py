@@ -145,6 +145,14 @@ class DebianCluster:
             return argv
         return []
 
+    def perform(self, action: str, port: int, locale: str, checksums: bool, check_mode: bool) -> list[list[str]]:
+        """Do one planned action; return the commands it ran (or would run)."""
+        argvs = self.argv_for(action, port, locale, checksums)
+        if not check_mode:
+            for argv in argvs:
+                self.runner.run(argv, what="instance '%s': %s" % (self.name, action))
+        return argvs
+
     def write_auth_files(self, check_mode: bool) -> bool:
         """Write pg_hba.conf and pg_ident.conf when they differ; True when something changed."""
         changed = False

@@ -13,7 +13,21 @@ from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
     SOCKET_DIR, DebianCluster, parse_lsclusters, plan)
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
+DATA_ROOT = "/var/lib/postgresql"
+LAYOUTS = ("auto", "debian", "generic")
+
+
+def existing(module, runner, layout: str) -> dict:
+    """Instances of the layout on the host: {(version, name): facts}."""
+    if layout == "generic":
+        return registered()
+    if not module.get_bin_path("pg_lsclusters"):
+        # A host where PostgreSQL is not installed yet (check mode before the packages).
+        return {}
+    _rc, out, _err = runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
+    return {key: dict(facts, layout="debian") for key, facts in parse_lsclusters(out).items()}
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 
 
@@ -61,21 +75,28 @@ class InstanceManager:
         self.check_mode = module.check_mode
         self._clusters: Optional[dict] = None
 
+    @property
+    def layout(self) -> str:
+        layout = self.params.get("layout") or "auto"
+        if layout == "auto":
+            layout = "debian" if self.module.get_bin_path("pg_createcluster") else "generic"
+        return layout
+
     def clusters(self) -> dict:
         if self._clusters is None:
-            if self.check_mode and not self.module.get_bin_path("pg_lsclusters"):
-                # Check mode on a host where the role has not installed PostgreSQL yet.
-                self._clusters = {}
-                return self._clusters
-            _rc, out, _err = self.runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
-            self._clusters = parse_lsclusters(out)
+            self._clusters = existing(self.module, self.runner, self.layout)
         return self._clusters
+
+    def cluster(self, version: int, name: str):
+        if self.layout == "generic":
+            return GenericCluster(self.runner, version, name, data_root=self.params.get("data_root") or DATA_ROOT)
+        return DebianCluster(self.runner, version, name)
 
     def prepare(self, item: dict) -> dict:
         """Phase 1: plan, then create and configure (no process is started or stopped yet)."""
         name, version, port = item["name"], item["version"], item.get("port")
         state, purge = self.params["state"], self.params["purge"]
-        cluster = DebianCluster(self.runner, version, name)
+        cluster = self.cluster(version, name)
         current = self.clusters().get((version, name))
         if state != "absent":
             if not self.check_mode:
@@ -114,12 +135,8 @@ class InstanceManager:
             job["changed"] = True
             job["commands"] += self._run(cluster, action, port)
 
-    def _run(self, cluster: DebianCluster, action: str, port: int) -> list[list[str]]:
-        argvs = cluster.argv_for(action, port, self.params["locale"], self.params["data_checksums"])
-        if not self.check_mode:
-            for argv in argvs:
-                self.runner.run(argv, what="instance '%s': %s" % (cluster.name, action))
-        return argvs
+    def _run(self, cluster, action: str, port: int) -> list[list[str]]:
+        return cluster.perform(action, port, self.params["locale"], self.params["data_checksums"], self.check_mode)
 
     def _result(self, job: dict) -> dict:
         cluster, current, port, actions = job["cluster"], job["current"], job["port"], job["actions"]
@@ -135,15 +152,17 @@ class InstanceManager:
         else:
             after = "stopped" if current is None else before
         facts = (current or {})
-        data_dir = facts.get("data_dir") or "/var/lib/postgresql/%d/%s" % (cluster.version, cluster.name)
+        data_dir = facts.get("data_dir") or getattr(cluster, "data_dir", None) or \
+            "%s/%d/%s" % (DATA_ROOT, cluster.version, cluster.name)
         return {
             "name": cluster.name, "version": cluster.version, "port": port,
             "status": after, "changed": changed, "actions": actions,
             "commands": [" ".join(argv) for argv in commands],
             "data_dir": data_dir if after != "absent" else None,
             "config_dir": cluster.config_dir, "socket_dir": SOCKET_DIR, "unit": cluster.unit,
-            "log_file": facts.get("log_file") or "/var/log/postgresql/postgresql-%d-%s.log" % (
-                cluster.version, cluster.name),
+            "log_file": facts.get("log_file") or getattr(cluster, "log_file", None) or
+            "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name),
+            "layout": self.layout,
             "diff": {"before": {"state": before, "port": facts.get("port")},
                      "after": {"state": after, "port": port if after != "absent" else None},
                      "before_header": "instance %s" % cluster.name, "after_header": "instance %s" % cluster.name},

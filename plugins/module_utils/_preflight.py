@@ -14,12 +14,17 @@ from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue
 DATA_ROOT = "/var/lib/postgresql"
 
 
-def installed_versions(root: str = "/usr/lib/postgresql") -> list[int]:
-    found = []
+def installed_versions(root: str = "/usr/lib/postgresql", pgdg_root: str = "/usr") -> list[int]:
+    """Major versions with server binaries: Debian's layout, or the PGDG RPM layout /usr/pgsql-N."""
+    found = set()
     for path in glob.glob(os.path.join(root, "*", "bin", "postgres")):
         version = path[len(root):].strip("/").split("/")[0]
         if version.isdigit():
-            found.append(int(version))
+            found.add(int(version))
+    for path in glob.glob(os.path.join(pgdg_root, "pgsql-*", "bin", "postgres")):
+        version = path[len(pgdg_root):].strip("/").split("/")[0][len("pgsql-"):]
+        if version.isdigit():
+            found.add(int(version))
     return sorted(found)
 
 

@@ -20,6 +20,8 @@ description:
   - New clusters get data checksums, C(peer) authentication on the local socket and
     C(scram-sha-256) over TCP. The module manages C(pg_hba.conf) and C(pg_ident.conf) of each
     instance; root may act as the C(postgres) superuser over the socket through an ident map.
+  - On systemd distributions without postgresql-common, O(layout=generic) runs each instance with
+    C(initdb) and the collection's templated unit instead.
   - Several instances can be given at once with O(instances); they are converged concurrently.
 author:
   - Darevel platform team (@darevel)
@@ -64,6 +66,22 @@ options:
     description: Initialise new clusters with data checksums.
     type: bool
     default: true
+  layout:
+    description:
+      - V(debian) uses postgresql-common (C(pg_createcluster), unit C(postgresql@VERSION-NAME)).
+      - V(generic) is for systemd distributions without postgresql-common; C(initdb) into
+        O(data_root)/VERSION/NAME and the collection's templated unit
+        C(darevel-postgresql@VERSION-NAME), which reads the registry file
+        C(/etc/darevel/postgres/instances/VERSION-NAME.conf). Without systemd as PID 1 it uses
+        C(pg_ctl) as the postgres user.
+      - V(auto) picks V(debian) when C(pg_createcluster) is present, else V(generic).
+    type: str
+    choices: [auto, debian, generic]
+    default: auto
+  data_root:
+    description: Parent of the data directories with O(layout=generic).
+    type: path
+    default: /var/lib/postgresql
 attributes:
   check_mode:
     support: full
@@ -132,6 +150,11 @@ socket_dir:
   returned: when O(name) is given
   type: str
   sample: /var/run/postgresql
+layout:
+  description: V(debian) or V(generic).
+  returned: when O(name) is given
+  type: str
+  sample: debian
 unit:
   description: The instance's systemd unit.
   returned: when O(name) is given
@@ -175,6 +198,8 @@ def main() -> None:
             "purge": {"type": "bool", "default": False},
             "locale": {"type": "str", "default": "C.UTF-8"},
             "data_checksums": {"type": "bool", "default": True},
+            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            "data_root": {"type": "path", "default": "/var/lib/postgresql"},
         }),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],

@@ -22,6 +22,11 @@ options:
     description: Only these instances; all when omitted.
     type: list
     elements: str
+  layout:
+    description: Which layout to list; V(auto) as in M(darevel.postgres.pg_instance).
+    type: str
+    choices: [auto, debian, generic]
+    default: auto
   size:
     description: Compute the size of each data directory (walks the directory).
     type: bool
@@ -72,30 +77,39 @@ instances:
     unit:
       description: systemd unit of the instance.
       type: str
+    layout:
+      description: V(debian) or V(generic).
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import parse_lsclusters
-from ansible_collections.darevel.postgres.plugins.module_utils._instance import data_size
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={"names": {"type": "list", "elements": "str"}, "size": {"type": "bool", "default": True}},
+        argument_spec={
+            "names": {"type": "list", "elements": "str"},
+            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            "size": {"type": "bool", "default": True},
+        },
         supports_check_mode=True,
     )
-    if not module.get_bin_path("pg_lsclusters"):
-        module.exit_json(changed=False, instances=[])
-    _rc, out, _err = module.run_command(["pg_lsclusters", "--no-header"], check_rc=True,
-                                        environ_update={"LC_ALL": "C"})
+    manager = InstanceManager(module)
+    try:
+        found = manager.clusters()
+    except DarevelError as exc:
+        module.fail_json(msg=exc.msg)
     names = module.params["names"]
     instances = []
-    for (version, name), facts in sorted(parse_lsclusters(out).items()):
+    for (version, name), facts in sorted(found.items()):
         if names is not None and name not in names:
             continue
         size = data_size(facts["data_dir"]) if module.params["size"] else None
-        instances.append(dict(facts, size_bytes=size, unit="postgresql@%d-%s" % (version, name)))
+        unit = manager.cluster(version, name).unit
+        instances.append(dict(facts, size_bytes=size, unit=unit))
     module.exit_json(changed=False, instances=instances)
 
 
