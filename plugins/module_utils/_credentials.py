@@ -22,23 +22,46 @@ def generate(length: int) -> str:
 
 def read_or_create(path: str, length: int) -> str:
     """The password stored at `path`; a new one is generated and stored on first use."""
+    blank = False
     try:
         with open(path) as handle:
             value = handle.read().strip()
         if value:
             return value
+        blank = True  # an empty file holds no password: replace it
     except FileNotFoundError:
         pass
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    _private_dirs(os.path.dirname(path))
     value = generate(length)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    if blank:
+        os.replace(tmp, path)
+        return value
     try:
         os.link(tmp, path)  # never replace a password another run stored meanwhile
     except FileExistsError:
         os.unlink(tmp)
-        return read_or_create(path, length)
+        with open(path) as handle:
+            stored = handle.read().strip()
+        if not stored:
+            raise OSError("%s is empty" % path)
+        return stored
     os.unlink(tmp)
     return value
+
+
+def _private_dirs(directory: str) -> None:
+    """Create the directory and any missing parents with mode 0700 (makedirs applies it to the last only)."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)

@@ -1,0 +1,100 @@
+"""Unit tests for plugins/module_utils/_preflight.py (pure parts, fake /proc, temporary trees)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _preflight
+
+CHAT15 = {"name": "chat", "version": 15, "port": 5434}
+PG_ARGV = "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat " \
+          "-c config_file=/etc/postgresql/15/chat/postgresql.conf"
+
+
+@pytest.mark.parametrize("comm, cmdline, instance, own", [
+    ("postgres", PG_ARGV, CHAT15, True),
+    ("postgres", "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat", CHAT15, True),
+    ("postgres", "postgres -c config_file=/etc/postgresql/15/chat/postgresql.conf", CHAT15, True),
+    ("postgres", PG_ARGV, {"name": "chat2", "version": 15}, False),
+    ("postgres", PG_ARGV, {"name": "chat", "version": 16}, False),
+    ("postgres", "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat2", CHAT15, False),
+    ("python3", PG_ARGV, CHAT15, False),
+    ("docker-proxy", "docker-proxy -D /var/lib/postgresql/15/chat", CHAT15, False),
+])
+def test_is_own(comm, cmdline, instance, own):
+    assert _preflight.is_own([{"pid": 1, "comm": comm, "cmdline": cmdline}], instance) is own
+
+
+def test_is_own_any_holder():
+    holders = [{"pid": 1, "comm": "nc", "cmdline": "nc -l 5434"}, {"pid": 2, "comm": "postgres", "cmdline": PG_ARGV}]
+    assert _preflight.is_own(holders, CHAT15) is True
+    assert _preflight.is_own([], CHAT15) is False
+
+
+def test_port_problems_own_instance_ok(fake_proc):
+    fake_proc.listen(5434, 500)
+    fake_proc.process(321, "postgres", PG_ARGV.split(), inodes=[500])
+    assert _preflight.port_problems([CHAT15], proc=fake_proc.path) == []
+
+
+def test_port_problems_free_port_ok(fake_proc):
+    assert _preflight.port_problems([CHAT15, {"name": "mail", "version": 15, "port": 5437}],
+                                    proc=fake_proc.path) == []
+
+
+def test_port_problems_other_process_named(fake_proc):
+    fake_proc.listen(5434, 500)
+    fake_proc.process(4242, "docker-proxy", ["/usr/bin/docker-proxy", "-host-port", "5434"], inodes=[500])
+    problems = _preflight.port_problems([CHAT15], proc=fake_proc.path)
+    assert problems == [
+        "instance 'chat': port 5434 is already in use by docker-proxy (pid 4242: /usr/bin/docker-proxy "
+        "-host-port 5434); fix: stop that process (or its container) or give the instance another port "
+        "in the catalogue"]
+
+
+def test_port_problems_other_cluster_of_same_name_and_other_version(fake_proc):
+    fake_proc.listen(5434, 500)
+    fake_proc.process(321, "postgres", PG_ARGV.replace("15", "16").split(), inodes=[500])
+    problems = _preflight.port_problems([CHAT15], proc=fake_proc.path)
+    assert len(problems) == 1
+    assert "postgres (pid 321" in problems[0]
+
+
+def test_port_problems_unnamed_holder(fake_proc):
+    fake_proc.listen(5434, 500)  # nobody in this namespace holds the socket
+    problems = _preflight.port_problems([CHAT15], proc=fake_proc.path)
+    assert len(problems) == 1
+    assert "a process the OS does not name" in problems[0]
+
+
+@pytest.mark.parametrize("min_free_mb, count", [(10 ** 12, 1), (0, 0), (-5, 0), (1, 0)])
+def test_disk_problems(tmp_path, min_free_mb, count):
+    problems = _preflight.disk_problems([CHAT15], min_free_mb, str(tmp_path / "not" / "yet" / "there"))
+    assert len(problems) == count
+    if count:
+        assert problems[0].startswith("host: %s has " % tmp_path)
+        assert "below postgres_min_free_mb=%d for 1 instance(s)" % min_free_mb in problems[0]
+        assert "fix: free disk space or lower postgres_min_free_mb" in problems[0]
+
+
+def test_disk_problems_no_instances(tmp_path):
+    assert _preflight.disk_problems([], 10 ** 12, str(tmp_path)) == []
+
+
+def test_installed_versions(tmp_path):
+    for version, has_binary in (("15", True), ("16", True), ("13", True), ("17", False), ("abc", True)):
+        bindir = tmp_path / version / "bin"
+        bindir.mkdir(parents=True)
+        if has_binary:
+            (bindir / "postgres").write_text("")
+    assert _preflight.installed_versions(str(tmp_path)) == [13, 15, 16]
+    assert _preflight.installed_versions(str(tmp_path) + "/") == [13, 15, 16]
+
+
+def test_installed_versions_missing_root(tmp_path):
+    assert _preflight.installed_versions(str(tmp_path / "none")) == []
+
+
+def test_own_markers():
+    assert _preflight.own_markers(CHAT15) == {"/etc/postgresql/15/chat/postgresql.conf",
+                                              "/var/lib/postgresql/15/chat"}
