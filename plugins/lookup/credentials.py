@@ -36,6 +36,12 @@ options:
     description: Length of generated passwords (letters and digits).
     type: int
     default: 32
+  persist:
+    description:
+      - Store a newly generated password. With V(false) (check mode) a missing password is
+        generated for this run only and nothing is written.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -55,7 +61,7 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.darevel.postgres.plugins.module_utils._credentials import path_for, read_or_create
+from ansible_collections.darevel.postgres.plugins.module_utils._credentials import generate, path_for, read_or_create, read_stored
 
 
 class LookupModule(LookupBase):
@@ -65,7 +71,10 @@ class LookupModule(LookupBase):
         host, kind, length = self.get_option("host"), self.get_option("kind"), self.get_option("length")
         if length < 16:
             raise AnsibleLookupError("credentials: length %d is too short; fix: use 16 or more" % length)
+        persist = self.get_option("persist")
         try:
+            if not persist:
+                return [read_stored(path_for(directory, host, str(name), kind)) or generate(length) for name in terms]
             return [read_or_create(path_for(directory, host, str(name), kind), length) for name in terms]
         except OSError as exc:
             raise AnsibleLookupError("credentials: cannot keep passwords under %s: %s; fix: make the "

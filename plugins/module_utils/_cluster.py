@@ -109,6 +109,12 @@ class DebianCluster:
             return "auto"
         return lines[0] if lines else "auto"
 
+    def write_start_conf(self, value: str) -> None:
+        """start.conf says whether pg_ctlcluster and the systemd generator start the cluster at boot."""
+        path = os.path.join(self.config_dir, "start.conf")
+        content = "# Managed by darevel.postgres (pg_instance): auto, manual or disabled.\n%s\n" % value
+        _write_as_owner(path, content, self.config_dir, 0o644)
+
     def check_installed(self) -> None:
         if not os.path.exists("/usr/lib/postgresql/%d/bin/postgres" % self.version):
             raise DarevelError("instance '%s': PostgreSQL %d is not installed on this host; fix: install "
@@ -137,18 +143,16 @@ class DebianCluster:
             return [self.control_argv(action)]
         if action == "drop":
             return [["pg_dropcluster", "--stop", str(self.version), self.name]]
-        if action in ("enable", "disable"):
-            conf = "auto" if action == "enable" else "manual"
-            argv = [["pg_conftool", str(self.version), self.name, "set", "start.conf", conf]]
-            if self.systemd:
-                argv.append(["systemctl", action, self.unit])
-            return argv
+        if action in ("enable", "disable") and self.systemd:
+            return [["systemctl", action, self.unit]]
         return []
 
     def perform(self, action: str, port: int, locale: str, checksums: bool, check_mode: bool) -> list[list[str]]:
         """Do one planned action; return the commands it ran (or would run)."""
         argvs = self.argv_for(action, port, locale, checksums)
         if not check_mode:
+            if action in ("enable", "disable"):
+                self.write_start_conf("auto" if action == "enable" else "manual")
             for argv in argvs:
                 self.runner.run(argv, what="instance '%s': %s" % (self.name, action))
         return argvs
@@ -176,18 +180,18 @@ class DebianCluster:
         return rc == 0
 
 
-def _write_as_owner(path: str, content: str, directory: str) -> None:
-    """Atomic write keeping the cluster owner's uid/gid and mode 0640."""
+def _write_as_owner(path: str, content: str, directory: str, mode: int = 0o640) -> None:
+    """Atomic write with the cluster owner's uid/gid."""
     stat = os.stat(directory)
     tmp = "%s.darevel-tmp" % path
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chown(tmp, stat.st_uid, stat.st_gid)
-        os.chmod(tmp, 0o640)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

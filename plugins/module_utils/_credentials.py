@@ -20,6 +20,15 @@ def generate(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for dummy in range(length))
 
 
+def read_stored(path: str) -> str:
+    """The stored password, or an empty string when there is none."""
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def read_or_create(path: str, length: int) -> str:
     """The password stored at `path`; a new one is generated and stored on first use."""
     blank = False

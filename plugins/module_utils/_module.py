@@ -15,6 +15,7 @@ def exit_batch(module, outcome: dict) -> None:
     if module.params.get("instances") is None:
         result = dict(results[0]) if results else {}
         result.pop("failed", None)
+        result.pop("msg", None)
         payload = dict(result, changed=changed, diff=diff)
     else:
         payload = {"changed": changed, "instances": results, "diff": diff}

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration fixtures: real ansible-playbook runs against real PostgreSQL 15 clusters.
+
+Every cluster these tests create is named it_* and lives on a 254xx port; the session drops
+leftover it_* clusters before it starts and every it_* cluster when it ends, also on failure.
+The `main` cluster (5432) and the production ports 5433-5438 are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+PLAYBOOK = VENV_BIN / "ansible-playbook"
+VERSION = 15
+PREFIX = "it_"
+# Ports these tests use; none of them may be held by anything but our own it_* clusters.
+SITE_PORTS = list(range(25433, 25439))
+TEST_PORTS = list(range(25440, 25450))
+FORBIDDEN_PORTS = {5432} | set(range(5433, 5439))
+
+SITE_CATALOGUE = [
+    {"name": "it_infra", "port": 25433, "database": "it_keycloak"},
+    {"name": "it_chat", "port": 25434, "database": "it_chat"},
+    {"name": "it_slides", "port": 25435, "database": "it_slides"},
+    {"name": "it_suite", "port": 25436, "database": "it_suite"},
+    {"name": "it_mail", "port": 25437, "database": "it_mail"},
+    {"name": "it_sheet", "port": 25438, "database": "it_sheet"},
+]
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def clusters() -> dict[str, dict]:
+    """pg_lsclusters as {name: {version, port, status, data_dir, log_file}}."""
+    # Other people's clusters may be half-created at this moment, which makes pg_lsclusters
+    # complain (rc != 0) about them; retry, then parse what it printed.
+    for _attempt in range(5):
+        proc = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
+        if proc.returncode == 0:
+            break
+        time.sleep(0.5)
+    out = proc.stdout
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 6:
+            continue
+        found[parts[1]] = {"version": int(parts[0]), "port": int(parts[2]), "status": parts[3],
+                           "data_dir": parts[5], "log_file": parts[6] if len(parts) > 6 else None}
+    return found
+
+
+def it_clusters() -> dict[str, dict]:
+    return {name: facts for name, facts in clusters().items() if name.startswith(PREFIX)}
+
+
+def drop_cluster(name: str, version: int = VERSION) -> None:
+    assert name.startswith(PREFIX), "refusing to drop %s: not a test cluster" % name
+    subprocess.run(["pg_dropcluster", "--stop", str(version), name], capture_output=True, text=True)
+    # A cluster dropped while absent-without-purge leaves nothing behind; make sure of it.
+    for path in ("/etc/postgresql/%d/%s" % (version, name), "/var/lib/postgresql/%d/%s" % (version, name)):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def drop_all_it_clusters() -> None:
+    for name, facts in it_clusters().items():
+        drop_cluster(name, facts["version"])
+
+
+def is_online(name: str) -> bool:
+    return clusters().get(name, {}).get("status", "").startswith("online")
+
+
+def listening_ports() -> set[int]:
+    out = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True).stdout
+    ports = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[3].rsplit(":", 1)[-1].isdigit():
+            ports.add(int(parts[3].rsplit(":", 1)[-1]))
+    return ports
+
+
+def psql(port: int, sql: str, dbname: str = "postgres") -> str:
+    """Run SQL as the postgres OS user over the Unix socket; return the unaligned output."""
+    result = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-h", "/var/run/postgresql",
+                             "-p", str(port), "-d", dbname, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, "psql on %d failed: %s" % (port, result.stderr)
+    return result.stdout.strip()
+
+
+def postmaster_pid(data_dir: str) -> Optional[int]:
+    try:
+        with open(os.path.join(data_dir, "postmaster.pid")) as handle:
+            return int(handle.readline().strip())
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- ansible-playbook
+
+
+@dataclass
+class PlaybookRun:
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    data: Optional[dict] = None
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def stats(self) -> dict:
+        assert self.data is not None, "no JSON output:\n%s\n%s" % (self.stdout[-3000:], self.stderr[-3000:])
+        return self.data["stats"]["localhost"]
+
+    @property
+    def changed(self) -> int:
+        return self.stats["changed"]
+
+    @property
+    def failures(self) -> int:
+        return self.stats["failures"] + self.stats.get("unreachable", 0)
+
+    def task(self, name: str) -> dict:
+        """The localhost result of the last task whose name contains `name`."""
+        matches = [r for r in self.results if name in r["_task"]]
+        assert matches, "no task %r in %s" % (name, [r["_task"] for r in self.results])
+        return matches[-1]
+
+    def failed_results(self) -> list[dict]:
+        return [r for r in self.results if r.get("failed")]
+
+    def explain(self) -> str:
+        return "argv: %s\nrc: %d\nstdout (tail):\n%s\nstderr (tail):\n%s" % (
+            " ".join(self.argv), self.rc, self.stdout[-6000:], self.stderr[-3000:])
+
+
+def _parse_json(stdout: str) -> Optional[dict]:
+    start = stdout.find("{")
+    if start < 0:
+        return None
+    try:
+        return json.loads(stdout[start:])
+    except json.JSONDecodeError:
+        return None
+
+
+def _flatten(data: Optional[dict]) -> list[dict]:
+    out = []
+    for play in (data or {}).get("plays", []):
+        for task in play.get("tasks", []):
+            result = task.get("hosts", {}).get("localhost")
+            if result is not None:
+                out.append(dict(result, _task=task["task"]["name"]))
+    return out
+
+
+class Ansible:
+    """Runs the venv's ansible-playbook from the repository root with the repository's ansible.cfg."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.count = 0
+
+    def env(self, callback: str) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_STDOUT_CALLBACK": callback,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_LOCAL_TEMP": str(self.scratch / "ansible-tmp"),
+            "PATH": "%s:%s" % (VENV_BIN, env.get("PATH", "")),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        })
+        env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+        return env
+
+    def write_vars(self, data: dict) -> Path:
+        self.count += 1
+        path = self.scratch / "vars" / ("vars-%03d.yml" % self.count)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def write_playbook(self, tasks: list[dict], name: str = "scratch") -> Path:
+        self.count += 1
+        play = [{"name": name, "hosts": "postgres", "gather_facts": False, "tasks": tasks}]
+        path = self.scratch / "playbooks" / ("%s-%03d.yml" % (name, self.count))
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(play, sort_keys=False))
+        return path
+
+    def run(self, playbook, extra_vars: Optional[dict] = None, check: bool = False, diff: bool = False,
+            verbose: int = 0, args: Optional[list[str]] = None, callback: str = "json",
+            timeout: int = 300) -> PlaybookRun:
+        argv = [str(PLAYBOOK), str(playbook)]
+        if extra_vars is not None:
+            argv += ["-e", "@%s" % self.write_vars(extra_vars)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        if verbose:
+            argv.append("-" + "v" * verbose)
+        argv += args or []
+        proc = subprocess.run(argv, cwd=REPO, env=self.env(callback), capture_output=True, text=True,
+                              timeout=timeout)
+        data = _parse_json(proc.stdout) if callback == "json" else None
+        return PlaybookRun(argv, proc.returncode, proc.stdout, proc.stderr, data, _flatten(data))
+
+    def module(self, module: str, params: dict, **kwargs) -> PlaybookRun:
+        """One task calling a darevel.postgres module."""
+        task = {"name": "darevel.postgres.%s under test" % module, "darevel.postgres.%s" % module: params}
+        return self.run(self.write_playbook([task], name=module), **kwargs)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def scratch():
+    """Scratch directories; leftover it_* clusters are dropped first, and every it_* cluster at the end."""
+    drop_all_it_clusters()
+    busy = (set(SITE_PORTS) | set(TEST_PORTS)) & listening_ports()
+    if busy:
+        pytest.exit("ports %s are held by something else; free them before running the integration tests"
+                    % sorted(busy), returncode=3)
+    root = Path(tempfile.mkdtemp(prefix="darevel-it-"))
+    for sub in ("credentials", "env", "reports", "ansible-tmp"):
+        (root / sub).mkdir(mode=0o700)
+    try:
+        yield root
+    finally:
+        drop_all_it_clusters()
+        shutil.rmtree(root, ignore_errors=True)
+        leftover = it_clusters()
+        assert not leftover, "it_* clusters survived the cleanup: %s" % sorted(leftover)
+
+
+@pytest.fixture(scope="session")
+def ansible(scratch):
+    return Ansible(scratch)
+
+
+@pytest.fixture(autouse=True)
+def _production_untouched():
+    """Every test: the main cluster and the production ports keep the state they had."""
+    def production():
+        return {n: (f["port"], f["status"]) for n, f in clusters().items()
+                if n == "main" or f["port"] in FORBIDDEN_PORTS}
+    before = production()
+    yield
+    after = production()
+    assert after == before, "a non-test cluster changed: %s -> %s" % (before, after)
