@@ -36,6 +36,12 @@ options:
     description: Length of generated passwords (letters and digits).
     type: int
     default: 32
+  given:
+    description:
+      - Passwords already known, by instance name (for example from Ansible Vault). These are
+        returned as they are; nothing is generated or stored for them.
+    type: dict
+    default: {}
   persist:
     description:
       - Store a newly generated password. With V(false) (check mode) a missing password is
@@ -65,17 +71,23 @@ from ansible_collections.darevel.postgres.plugins.module_utils._credentials impo
 
 
 class LookupModule(LookupBase):
+    @staticmethod
+    def _one(directory: str, host: str, name: str, kind: str, length: int, persist: bool) -> str:
+        path = path_for(directory, host, name, kind)
+        if not persist:
+            return read_stored(path) or generate(length)
+        return read_or_create(path, length)
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         directory = self.get_option("directory")
         host, kind, length = self.get_option("host"), self.get_option("kind"), self.get_option("length")
         if length < 16:
             raise AnsibleLookupError("credentials: length %d is too short; fix: use 16 or more" % length)
-        persist = self.get_option("persist")
+        persist, given = self.get_option("persist"), self.get_option("given") or {}
         try:
-            if not persist:
-                return [read_stored(path_for(directory, host, str(name), kind)) or generate(length) for name in terms]
-            return [read_or_create(path_for(directory, host, str(name), kind), length) for name in terms]
+            return [given[name] if name in given else self._one(directory, host, str(name), kind, length, persist)
+                    for name in terms]
         except OSError as exc:
             raise AnsibleLookupError("credentials: cannot keep passwords under %s: %s; fix: make the "
                                      "directory writable or set postgres_credentials_dir" % (directory, exc))

@@ -33,7 +33,12 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "backend_ports": ((str,), False, "N/A"),
     "compose_file": ((str,), False, "apps/{name}/backend/postgres-compose.yml"),
     "version": ((int,), False, None),
+    "resources": ((dict,), False, None),
+    "settings": ((dict,), False, None),
 }
+RESOURCE_KEYS = ("memory", "cpus", "memory_reservation", "cpus_reservation")
+MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
+SETTING_RE = re.compile(r"^[a-z_][a-z0-9_.]*$")
 DESCRIPTIONS = {
     "name": "Instance name; also the cluster name (`postgresql@VERSION-NAME`) and the key of its credentials.",
     "port": "TCP port, unique per catalogue, 1024-65535.",
@@ -46,6 +51,9 @@ DESCRIPTIONS = {
     "backend_ports": "Ports of the backend that uses the instance (documentation).",
     "compose_file": "Where the per-app compose file is rendered, relative to the dev directory.",
     "version": "PostgreSQL major version (13-18); `postgres_version` when omitted.",
+    "resources": "Docker runtime limits: `memory`, `cpus`, `memory_reservation`, `cpus_reservation` "
+                 "(`postgres_docker_resources` when omitted: 512M / 0.5 CPU, reserved 256M / 0.25).",
+    "settings": "PostgreSQL settings of this instance (`name: value`), on top of the collection's defaults.",
 }
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
 
@@ -117,11 +125,48 @@ def _check_types(entry: dict, label: str) -> list[str]:
         if key not in entry or entry[key] is None:
             continue
         value = entry[key]
+        if types == (dict,):
+            if not isinstance(value, dict):
+                problems.append("%s: %s %r must be a mapping; fix: write it as 'key: value' lines" % (
+                    label, key, value))
+            continue
         if isinstance(value, bool) or not isinstance(value, types):
             problems.append("%s: %s %r must be %s; fix: write it as %s" % (
                 label, key, value, "an integer" if types == (int,) else "a string",
                 "a plain number" if types == (int,) else "a quoted string"))
     return problems
+
+
+def _check_resources(entry: dict, label: str) -> list[str]:
+    resources = entry.get("resources")
+    if not isinstance(resources, dict):
+        return []
+    problems = []
+    for key, value in resources.items():
+        if key not in RESOURCE_KEYS:
+            close = difflib.get_close_matches(str(key), RESOURCE_KEYS, n=1, cutoff=0.5)
+            problems.append("%s: resources has unknown key '%s'; fix: %s" % (
+                label, key, "did you mean '%s'?" % close[0] if close else "use " + ", ".join(RESOURCE_KEYS)))
+        elif key.startswith("memory") and not MEMORY_RE.match(str(value)):
+            problems.append("%s: resources.%s %r is not a size; fix: write it like 512M or 1G" % (label, key, value))
+        elif key.startswith("cpus"):
+            try:
+                if float(value) <= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append("%s: resources.%s %r is not a positive number of CPUs; fix: write it like "
+                                "0.5" % (label, key, value))
+    return problems
+
+
+def _check_settings(entry: dict, label: str) -> list[str]:
+    settings = entry.get("settings")
+    if not isinstance(settings, dict):
+        return []
+    return ["%s: settings key %r is not a PostgreSQL setting name; fix: use lower-case names such as "
+            "work_mem" % (label, key) for key in settings if not SETTING_RE.match(str(key))] + [
+        "%s: settings.%s must be a single value, got %r; fix: write a string or a number" % (label, key, value)
+        for key, value in settings.items() if isinstance(value, (dict, list))]
 
 
 def _check_values(entry: dict, label: str) -> list[str]:
@@ -207,6 +252,7 @@ def validate(instances: Any, enabled: Any = "all", version: int = 15) -> tuple[l
             if key in raw:
                 raw[key] = _as_int(raw[key])
         problems += _check_keys(raw, label) + _check_types(raw, label) + _check_values(raw, label)
+        problems += _check_resources(raw, label) + _check_settings(raw, label)
         entries.append(raw)
     filled = [with_defaults(e, version) for e in entries]
     problems += _check_unique(filled)
