@@ -9,7 +9,7 @@ import glob
 import os
 import re
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _ports
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports
 
 DATA_ROOT = "/var/lib/postgresql"
 
@@ -83,5 +83,10 @@ def run(params: dict) -> dict:
         problems += port_problems(instances)
     if not problems:
         problems += disk_problems(instances, params["min_free_mb"])
+    docker = params.get("docker") or {}
+    for instance in instances:
+        instance["docker"] = _container.spec(
+            instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
+            docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
     return {"instances": instances, "problems": problems, "installed_versions": installed_versions(),
             "versions_needed": sorted({i["version"] for i in instances})}

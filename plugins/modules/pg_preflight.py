@@ -49,6 +49,26 @@ options:
     description: Look for other processes that listen on the instances' ports.
     type: bool
     default: true
+  docker:
+    description:
+      - How the docker runtime runs each instance; the plan gets a C(docker) entry per instance with
+        the whole container description, which the container role and the compose files share.
+    type: dict
+    suboptions:
+      image:
+        description: Image; C({version}) is replaced by the instance's major version.
+        type: str
+        default: "postgres:{version}"
+      bind_address:
+        description: Host address the port is published on.
+        type: str
+        default: 127.0.0.1
+      settings:
+        description: PostgreSQL settings passed as C(-c) arguments (the instance's C(settings) win).
+        type: dict
+      resources:
+        description: Memory and CPU limits and reservations (the instance's C(resources) win).
+        type: dict
   min_free_mb:
     description: Free space needed under C(/var/lib/postgresql); V(0) skips the check.
     type: int
@@ -107,10 +127,21 @@ def main() -> None:
             "default_version": {"type": "int", "default": 15},
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
+            "docker": {"type": "dict", "options": {
+                "image": {"type": "str", "default": "postgres:{version}"},
+                "bind_address": {"type": "str", "default": "127.0.0.1"},
+                "settings": {"type": "dict"},
+                "resources": {"type": "dict"},
+            }},
         },
         supports_check_mode=True,
     )
     result = run(module.params)
+    docker = module.params.get("docker") or {}
+    if docker.get("bind_address") not in (None, "127.0.0.1", "::1", "localhost"):
+        module.warn("postgres_docker_bind_address is %s: the docker runtime publishes every instance's port "
+                    "beyond this machine; keep it 127.0.0.1 unless other machines must connect"
+                    % docker["bind_address"])
     if result["problems"]:
         module.fail_json(msg="The catalogue has %d problem(s):\n- %s" % (
             len(result["problems"]), "\n- ".join(result["problems"])), **result)
