@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/catalogue.md from the catalogue schema in plugins/module_utils/_catalogue.py.
 
     scripts/gen-docs.py           rewrite the file
