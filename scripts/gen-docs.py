@@ -1,7 +1,7 @@
 """Write docs/catalogue.md from the catalogue schema in plugins/module_utils/_catalogue.py.
 
-    scripts/gen-docs.py           rewrite the file
-    scripts/gen-docs.py --check   exit 1 when the file is out of date (run by the unit tests)
+    .venv/bin/python scripts/gen-docs.py           rewrite the file
+    .venv/bin/python scripts/gen-docs.py --check   exit 1 when out of date (the unit tests run it)
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> int:
     if "--check" in sys.argv:
         with open(TARGET) as handle:
             if handle.read() != text:
-                print("docs/catalogue.md is out of date; run scripts/gen-docs.py", file=sys.stderr)
+                print("docs/catalogue.md is out of date; run .venv/bin/python scripts/gen-docs.py", file=sys.stderr)
                 return 1
         return 0
     with open(TARGET, "w") as handle:

@@ -17,13 +17,24 @@ def env_file(instance: dict, env_dir: str) -> str:
     return "%s/%s.env" % (env_dir.rstrip("/"), instance["name"])
 
 
-def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "localhost") -> list:
+def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "localhost",
+                   runtime: str = "native") -> list:
     """Arguments of darevel.postgres.pg_database; `passwords` follows the plan's order."""
     if len(passwords) != len(plan):
         raise AnsibleFilterError("database_items: %d passwords for %d instances" % (len(passwords), len(plan)))
-    return [{"name": i["name"], "version": i["version"], "port": i["port"], "database": i["database"],
-             "owner": i["owner"], "owner_password": pw, "env_file": env_file(i, env_dir), "env_host": env_host}
-            for i, pw in zip(plan, passwords)]
+    items = []
+    for i, pw in zip(plan, passwords):
+        item = {"name": i["name"], "version": i["version"], "port": i["port"], "database": i["database"],
+                "owner": i["owner"], "owner_password": pw, "env_file": env_file(i, env_dir), "env_host": env_host}
+        if runtime == "docker":
+            item["container"] = i["docker"]["name"]
+        items.append(item)
+    return items
+
+
+def container_items(plan: list) -> list:
+    """Arguments of darevel.postgres.pg_container (no password: pg_database sets it afterwards)."""
+    return [{"name": i["name"], "version": i["version"], "spec": i["docker"]} for i in plan]
 
 
 def status_rows(plan: list, info: list, env_dir: str) -> list:
@@ -57,6 +68,7 @@ class FilterModule:
         return {
             "instance_items": instance_items,
             "database_items": database_items,
+            "container_items": container_items,
             "status_rows": status_rows,
             "status_table": status_table,
         }

@@ -17,6 +17,7 @@ from typing import Any
 DEFAULT_SETTINGS = {"shared_buffers": "256MB", "max_connections": "100", "work_mem": "4MB"}
 DEFAULT_RESOURCES = {"memory": "512M", "cpus": "0.5", "memory_reservation": "256M", "cpus_reservation": "0.25"}
 LABEL = "com.darevel.postgres.instance"
+VERSION_LABEL = "com.darevel.postgres.version"
 HASH_LABEL = "com.darevel.postgres.config-hash"
 STOP_TIMEOUT = 60  # seconds: Docker's default of 10 s can kill PostgreSQL before a clean shutdown
 
@@ -68,7 +69,7 @@ def spec(instance: dict, image: str, bind_address: str = "127.0.0.1", settings: 
         "stop_timeout": STOP_TIMEOUT,
         "stop_signal": "SIGINT",
         "resources": limits,
-        "labels": {LABEL: instance["name"]},
+        "labels": {LABEL: instance["name"], VERSION_LABEL: str(instance["version"])},
     }
 
 

@@ -9,8 +9,6 @@ mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM veri
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -23,7 +21,68 @@ try:
 except ImportError:  # pragma: no cover - reported by the module
     HAS_PSYCOPG2 = False
 
-ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "env_file", "env_host"]
+ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "env_file", "env_host", "container"]
+
+
+def quote_ident(name: str) -> str:
+    return '"%s"' % name.replace('"', '""')
+
+
+def quote_literal(value: str) -> str:
+    # standard_conforming_strings is on (the default since 9.1): only quotes need doubling.
+    return "'%s'" % value.replace("'", "''")
+
+
+class DriverSession:
+    """SQL over psycopg2 on the instance's Unix socket, with driver parameters."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def fetchone(self, template: str, idents: tuple = (), params: tuple = ()):
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL(template).format(*map(sql.Identifier, idents)), params or None)
+            return cur.fetchone()
+
+    def execute(self, template: str, idents: tuple = (), params: tuple = ()) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL(template).format(*map(sql.Identifier, idents)), params or None)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ContainerSession:
+    """SQL through `psql` inside the instance's container (docker runtime), as its superuser over the
+    container's local socket; works whatever the current password is, so rotation needs no old one."""
+
+    def __init__(self, container, user: str) -> None:
+        self.container = container
+        self.user = user
+
+    def _psql(self, text: str) -> str:
+        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", "postgres", "-c", text]
+        rc, output = self.container.exec_run(argv, user="postgres")
+        output = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        if rc != 0:
+            raise DarevelError("container %s: psql failed (rc=%s): %s; fix: check the container with `docker logs "
+                               "%s`" % (self.container.name, rc, output.strip()[-500:], self.container.name))
+        return output
+
+    @staticmethod
+    def render(template: str, idents: tuple, params: tuple) -> str:
+        text = template.format(*map(quote_ident, idents))
+        return text % tuple(quote_literal(str(p)) for p in params) if params else text
+
+    def fetchone(self, template: str, idents: tuple = (), params: tuple = ()):
+        lines = [ln for ln in self._psql(self.render(template, idents, params)).splitlines() if ln != ""]
+        return (lines[0],) if lines else None
+
+    def execute(self, template: str, idents: tuple = (), params: tuple = ()) -> None:
+        self._psql(self.render(template, idents, params))
+
+    def close(self) -> None:
+        pass
 
 
 def env_values(item: dict) -> dict:
@@ -46,7 +105,20 @@ def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10):
                            "that its pg_hba.conf maps root to postgres" % (
                                name, port, socket_dir, str(exc).strip()))
     conn.autocommit = True
-    return conn
+    return DriverSession(conn)
+
+
+def container_session(name: str, container_name: str, user: str):
+    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+    try:
+        from docker.errors import NotFound
+    except ImportError:
+        raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" % name)
+    try:
+        return ContainerSession(client(None).containers.get(container_name), user)
+    except NotFound:
+        raise DarevelError("instance '%s': container %s does not exist; fix: run the instance role (or "
+                           "darevel.postgres.pg_container) first" % (name, container_name))
 
 
 class DatabaseManager:
@@ -61,7 +133,10 @@ class DatabaseManager:
                 raise DarevelError("instance '%s': %s is required; fix: set it" % (item["name"], key))
         queries: list[str] = []
         try:
-            conn = connect(self.params["socket_dir"], item["port"], item["name"])
+            if item.get("container"):
+                conn = container_session(item["name"], item["container"], item["owner"])
+            else:
+                conn = connect(self.params["socket_dir"], item["port"], item["name"])
         except DarevelError:
             if not self.check_mode:
                 raise
@@ -84,19 +159,16 @@ class DatabaseManager:
         }
 
     def _state(self, conn, item: dict) -> dict:
-        with conn.cursor() as cur:
-            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (item["owner"],))
-            role = cur.fetchone()
-            cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (item["database"],))
-            db = cur.fetchone()
+        role = conn.fetchone("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (), (item["owner"],))
+        db = conn.fetchone("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (),
+                           (item["database"],))
         return {"owner": item["owner"] if role else None,
                 "password_ok": bool(role) and _scram.matches(item["owner_password"], role[0]),
                 "database_owner": db[0] if db else None}
 
-    def _execute(self, conn, statement, shown: str, params: Optional[tuple] = None) -> list[str]:
+    def _execute(self, conn, template: str, idents: tuple, shown: str, params: tuple = ()) -> list[str]:
         if not self.check_mode:
-            with conn.cursor() as cur:
-                cur.execute(statement, params)
+            conn.execute(template, idents, params)
         return [shown]
 
     def _role(self, conn, item: dict, before: dict) -> list[str]:
@@ -108,8 +180,7 @@ class DatabaseManager:
         else:
             return []
         shown = verb.replace("{}", owner).replace("%s", "'SCRAM-SHA-256$********'")
-        statement = sql.SQL(verb).format(sql.Identifier(owner)) if HAS_PSYCOPG2 else None
-        return self._execute(conn, statement, shown, (_scram.verifier(item["owner_password"]),))
+        return self._execute(conn, verb, (owner,), shown, (_scram.verifier(item["owner_password"]),))
 
     def _database(self, conn, item: dict, before: dict) -> list[str]:
         db, owner = item["database"], item["owner"]
@@ -119,8 +190,7 @@ class DatabaseManager:
             verb = "ALTER DATABASE {} OWNER TO {}"
         else:
             return []
-        statement = sql.SQL(verb).format(sql.Identifier(db), sql.Identifier(owner))
-        return self._execute(conn, statement, verb.format(db, owner))
+        return self._execute(conn, verb, (db, owner), verb.format(db, owner))
 
     def _env_file(self, item: dict) -> tuple[bool, tuple[str, str]]:
         path = item.get("env_file")

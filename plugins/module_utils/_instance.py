@@ -11,6 +11,9 @@ from typing import Optional
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
     SOCKET_DIR, DebianCluster, parse_lsclusters, plan)
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
+from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
 DATA_ROOT = "/var/lib/postgresql"
@@ -26,9 +29,6 @@ def existing(module, runner, layout: str) -> dict:
         return {}
     _rc, out, _err = runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
     return {key: dict(facts, layout="debian") for key, facts in parse_lsclusters(out).items()}
-from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
-from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
-from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 
 
 def instance_spec() -> dict:

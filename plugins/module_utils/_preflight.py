@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports
 
@@ -44,17 +45,41 @@ def is_own(holders: list[dict], instance: dict) -> bool:
     return False
 
 
-def port_problems(instances: list[dict], ports=None, proc: str = "/proc") -> list[str]:
+def port_problems(instances: list[dict], ports=None, proc: str = "/proc", runtime: str = "native",
+                  published: Optional[dict] = None) -> list[str]:
+    """Ports held by something other than the instance itself. On the docker runtime a port
+    published by the instance's own container is its own; `published` maps host port -> container."""
     ports = _ports.listening_ports(proc) if ports is None else ports
+    published = published or {}
     problems = []
     for instance in instances:
         holders = _ports.holder_of(instance["port"], ports, proc)
-        if holders is None or is_own(holders, instance):
+        if holders is None:
             continue
+        owner = published.get(instance["port"])
+        if runtime == "docker" and owner == instance["docker"]["name"]:
+            continue
+        if runtime == "native" and is_own(holders, instance):
+            continue
+        who = "container %s (published through %s)" % (owner, _ports.describe(holders)) if owner \
+            else _ports.describe(holders)
         problems.append("instance '%s': port %d is already in use by %s; fix: stop that process "
                         "(or its container) or give the instance another port in the catalogue" % (
-                            instance["name"], instance["port"], _ports.describe(holders)))
+                            instance["name"], instance["port"], who))
     return problems
+
+
+def docker_answers(docker_host: Optional[str]) -> bool:
+    try:
+        from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+        return bool(client(docker_host, timeout=5).ping())
+    except Exception:  # pylint: disable=broad-except  # any failure means: no usable engine
+        return False
+
+
+def docker_published(docker_host: Optional[str]) -> dict:
+    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client, published_ports
+    return published_ports(client(docker_host))
 
 
 def disk_problems(instances: list[dict], min_free_mb: int, path: str = DATA_ROOT) -> list[str]:
@@ -71,6 +96,12 @@ def disk_problems(instances: list[dict], min_free_mb: int, path: str = DATA_ROOT
             "space or lower postgres_min_free_mb" % (probe, free_mb, min_free_mb, len(instances))]
 
 
+def resolve_runtime(wanted: str, docker_host: Optional[str]) -> str:
+    if wanted in ("native", "docker"):
+        return wanted
+    return "docker" if docker_answers(docker_host) else "native"
+
+
 def run(params: dict) -> dict:
     instances, problems = _catalogue.validate(params["instances"], params["enabled"], params["default_version"])
     if params.get("only") not in (None, "", []):
@@ -79,14 +110,26 @@ def run(params: dict) -> dict:
         problems += ["apps: %r is not an instance enabled on this host; fix: use one of %s" % (
             name, ", ".join(known)) for name in only if name not in known]
         instances = [i for i in instances if i["name"] in only]
-    if not problems and params["check_ports"]:
-        problems += port_problems(instances)
-    if not problems:
-        problems += disk_problems(instances, params["min_free_mb"])
     docker = params.get("docker") or {}
     for instance in instances:
         instance["docker"] = _container.spec(
             instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
             docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
-    return {"instances": instances, "problems": problems, "installed_versions": installed_versions(),
+    runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"))
+    if runtime == "docker" and not docker_answers(docker.get("host")):
+        problems.append("host: postgres_runtime is docker but no Docker engine answers%s; fix: start Docker "
+                        "(Docker Desktop, or dockerd) or set postgres_runtime to native" % (
+                            " at %s" % docker["host"] if docker.get("host") else ""))
+    if not problems and params["check_ports"]:
+        published = docker_published(docker.get("host")) if runtime == "docker" else {}
+        problems += port_problems(instances, runtime=runtime, published=published)
+    if not problems and runtime == "native":
+        problems += disk_problems(instances, params["min_free_mb"])
+    try:
+        import docker  # noqa: F401  pylint: disable=unused-import
+        has_docker = True
+    except ImportError:
+        has_docker = False
+    return {"runtime": runtime, "python_has_docker": has_docker, "instances": instances, "problems": problems,
+            "installed_versions": installed_versions(),
             "versions_needed": sorted({i["version"] for i in instances})}

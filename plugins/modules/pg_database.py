@@ -76,6 +76,15 @@ options:
         description: Value of C(DB_HOST).
         type: str
         default: localhost
+      container:
+        description: Container of the instance (docker runtime); see O(container).
+        type: str
+  container:
+    description:
+      - On the docker runtime, the instance's container. SQL then runs through C(psql) inside the
+        container as its superuser (the image's C(POSTGRES_USER)) over the local socket, so the
+        password can be rotated without knowing the old one.
+    type: str
   socket_dir:
     description: Directory holding the instances' Unix sockets.
     type: path
@@ -140,6 +149,7 @@ PER_INSTANCE = {
     "owner_password": {"type": "str", "no_log": True},
     "env_file": {"type": "path"},
     "env_host": {"type": "str", "default": "localhost"},
+    "container": {"type": "str"},
 }
 
 

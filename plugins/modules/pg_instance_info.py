@@ -22,6 +22,16 @@ options:
     description: Only these instances; all when omitted.
     type: list
     elements: str
+  runtime:
+    description:
+      - V(native) lists clusters (see O(layout)); V(docker) lists the collection's containers
+        (labelled C(com.darevel.postgres.instance)) with their health.
+    type: str
+    choices: [native, docker]
+    default: native
+  docker_host:
+    description: Docker engine address with O(runtime=docker); C(DOCKER_HOST) or the local socket when omitted.
+    type: str
   layout:
     description: Which layout to list; V(auto) as in M(darevel.postgres.pg_instance).
     type: str
@@ -78,12 +88,19 @@ instances:
       description: systemd unit of the instance.
       type: str
     layout:
-      description: V(debian) or V(generic).
+      description: V(debian), V(generic) or V(docker).
+      type: str
+    container:
+      description: Container name (docker runtime).
+      type: str
+    health:
+      description: Container health (docker runtime).
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client, instances_info
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
 
@@ -93,10 +110,14 @@ def main() -> None:
         argument_spec={
             "names": {"type": "list", "elements": "str"},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
+            "docker_host": {"type": "str"},
             "size": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
+    if module.params["runtime"] == "docker":
+        module.exit_json(changed=False, instances=docker_instances(module))
     manager = InstanceManager(module)
     try:
         found = manager.clusters()
@@ -111,6 +132,18 @@ def main() -> None:
         unit = manager.cluster(version, name).unit
         instances.append(dict(facts, size_bytes=size, unit=unit))
     module.exit_json(changed=False, instances=instances)
+
+
+def docker_instances(module) -> list:
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"))
+    try:
+        found = instances_info(client(module.params["docker_host"]))
+    except DarevelError as exc:
+        module.fail_json(msg=exc.msg)
+    names = module.params["names"]
+    return [dict(facts, size_bytes=None, unit=None) for key, facts in sorted(found.items())
+            if names is None or facts["name"] in names]
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ options:
         the whole container description, which the container role and the compose files share.
     type: dict
     suboptions:
+      host:
+        description: Docker engine address; the environment (C(DOCKER_HOST)) or the local socket when omitted.
+        type: str
       image:
         description: Image; C({version}) is replaced by the instance's major version.
         type: str
@@ -69,6 +72,13 @@ options:
       resources:
         description: Memory and CPU limits and reservations (the instance's C(resources) win).
         type: dict
+  runtime:
+    description:
+      - V(native) (systemd services), V(docker) (containers), or V(auto) (docker when a Docker engine
+        answers, otherwise native). The resolved value is returned.
+    type: str
+    choices: [auto, native, docker]
+    default: auto
   min_free_mb:
     description: Free space needed under C(/var/lib/postgresql); V(0) skips the check.
     type: int
@@ -91,6 +101,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+runtime:
+  description: The runtime in use on this host, V(native) or V(docker).
+  returned: always
+  type: str
+  sample: native
+python_has_docker:
+  description: Whether the target's Python can import the Docker SDK.
+  returned: always
+  type: bool
 instances:
   description: The enabled instances with defaults filled in.
   returned: always
@@ -127,7 +146,9 @@ def main() -> None:
             "default_version": {"type": "int", "default": 15},
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
+            "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
             "docker": {"type": "dict", "options": {
+                "host": {"type": "str"},
                 "image": {"type": "str", "default": "postgres:{version}"},
                 "bind_address": {"type": "str", "default": "127.0.0.1"},
                 "settings": {"type": "dict"},
@@ -143,7 +164,7 @@ def main() -> None:
                     "beyond this machine; keep it 127.0.0.1 unless other machines must connect"
                     % docker["bind_address"])
     if result["problems"]:
-        module.fail_json(msg="The catalogue has %d problem(s):\n- %s" % (
+        module.fail_json(msg="Preflight found %d problem(s), nothing was changed:\n- %s" % (
             len(result["problems"]), "\n- ".join(result["problems"])), **result)
     module.exit_json(changed=False, **result)
 

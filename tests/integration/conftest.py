@@ -51,7 +51,7 @@ def clusters() -> dict[str, dict]:
     # Other people's clusters may be half-created at this moment, which makes pg_lsclusters
     # complain (rc != 0) about them; retry, then parse what it printed.
     for _attempt in range(5):
-        proc = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
+        proc = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             break
         time.sleep(0.5)
@@ -72,7 +72,7 @@ def it_clusters() -> dict[str, dict]:
 
 def drop_cluster(name: str, version: int = VERSION) -> None:
     assert name.startswith(PREFIX), "refusing to drop %s: not a test cluster" % name
-    subprocess.run(["pg_dropcluster", "--stop", str(version), name], capture_output=True, text=True)
+    subprocess.run(["pg_dropcluster", "--stop", str(version), name], capture_output=True, text=True, check=False)
     # A cluster dropped while absent-without-purge leaves nothing behind; make sure of it.
     for path in ("/etc/postgresql/%d/%s" % (version, name), "/var/lib/postgresql/%d/%s" % (version, name)):
         if os.path.isdir(path):
@@ -89,7 +89,7 @@ def is_online(name: str) -> bool:
 
 
 def listening_ports() -> set[int]:
-    out = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=False).stdout
     ports = set()
     for line in out.splitlines():
         parts = line.split()
@@ -102,7 +102,7 @@ def psql(port: int, sql: str, dbname: str = "postgres") -> str:
     """Run SQL as the postgres OS user over the Unix socket; return the unaligned output."""
     result = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-h", "/var/run/postgresql",
                              "-p", str(port), "-d", dbname, "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, "psql on %d failed: %s" % (port, result.stderr)
     return result.stdout.strip()
 
@@ -224,7 +224,7 @@ class Ansible:
             argv.append("-" + "v" * verbose)
         argv += args or []
         proc = subprocess.run(argv, cwd=REPO, env=self.env(callback), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         data = _parse_json(proc.stdout) if callback == "json" else None
         return PlaybookRun(argv, proc.returncode, proc.stdout, proc.stderr, data, _flatten(data))
 

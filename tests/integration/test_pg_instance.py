@@ -155,7 +155,7 @@ def test_batch_creates_several(ansible):
                                          "state": "started"})
     result = only_result(run)
     assert result["changed"] is True
-    assert [r["name"] for r in result["instances"]] == [n for n, _ in BATCH]
+    assert [r["name"] for r in result["instances"]] == [name for name, dummy in BATCH]
     assert all(r["status"] == "started" and r["changed"] for r in result["instances"])
     found = clusters()
     for name, port in BATCH:

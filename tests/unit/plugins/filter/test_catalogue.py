@@ -15,8 +15,8 @@ assert not _PROBLEMS
 
 
 def test_filters_registered():
-    assert set(catalogue.FilterModule().filters()) == {"instance_items", "database_items", "status_rows",
-                                                       "status_table"}
+    assert set(catalogue.FilterModule().filters()) == {"instance_items", "database_items", "container_items",
+                                                       "status_rows", "status_table"}
 
 
 def test_instance_items():
@@ -95,3 +95,18 @@ def test_status_table_no_rows():
     lines = catalogue.status_table([]).splitlines()
     assert len(lines) == 2
     assert lines[0] == "name  port  database  user  state  connect"
+
+
+def test_container_items_carry_the_container_description_and_no_password():
+    plan = [{"name": "chat", "version": 15, "docker": {"name": "darevel-postgres-chat"}},
+            {"name": "mail", "version": 17, "docker": {"name": "darevel-postgres-mail"}}]
+    items = catalogue.container_items(plan)
+    assert items == [{"name": "chat", "version": 15, "spec": {"name": "darevel-postgres-chat"}},
+                     {"name": "mail", "version": 17, "spec": {"name": "darevel-postgres-mail"}}]
+
+
+def test_database_items_name_the_container_on_the_docker_runtime():
+    plan = [{"name": "chat", "version": 15, "port": 5434, "database": "darevel_chat", "owner": "o",
+             "docker": {"name": "darevel-postgres-chat"}}]
+    assert "container" not in catalogue.database_items(plan, ["pw"], "/e")[0]
+    assert catalogue.database_items(plan, ["pw"], "/e", runtime="docker")[0]["container"] == "darevel-postgres-chat"

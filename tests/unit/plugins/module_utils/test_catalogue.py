@@ -52,7 +52,7 @@ def test_validate_does_not_modify_its_input():
     ("sheet", 5438, "darevel_sheet"),
 ])
 def test_seed_table(name, port, database):
-    plan, _ = _catalogue.validate(copy.deepcopy(_catalogue.SEED))
+    plan, dummy = _catalogue.validate(copy.deepcopy(_catalogue.SEED))
     inst = {i["name"]: i for i in plan}[name]
     assert inst["port"] == port
     assert inst["database"] == database
@@ -349,7 +349,7 @@ def test_string_port_accepted_as_int(port):
 
 def test_explicit_values_not_overwritten_by_defaults():
     e = entry(owner="me", container="c", volume="v", compose_file="x.yml")
-    plan, _ = _catalogue.validate([e])
+    plan, dummy = _catalogue.validate([e])
     assert {k: plan[0][k] for k in ("owner", "container", "volume", "compose_file")} == {
         "owner": "me", "container": "c", "volume": "v", "compose_file": "x.yml"}
 

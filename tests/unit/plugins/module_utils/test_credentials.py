@@ -27,7 +27,7 @@ def test_generate_length_and_alphabet(length):
 
 
 def test_generate_is_random():
-    assert len({_credentials.generate(32) for _ in range(20)}) == 20
+    assert len({_credentials.generate(32) for dummy in range(20)}) == 20
 
 
 def test_read_or_create_creates_0600_in_0700(tmp_path):

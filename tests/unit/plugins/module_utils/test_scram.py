@@ -19,14 +19,17 @@ def expected_verifier(password: str, salt: bytes, iterations: int) -> str:
     key = password.encode("utf-8")
     u = hmac.new(key, salt + b"\x00\x00\x00\x01", hashlib.sha256).digest()
     salted = bytearray(u)
-    for _ in range(iterations - 1):
+    for dummy in range(iterations - 1):
         u = hmac.new(key, u, hashlib.sha256).digest()
         salted = bytearray(a ^ b for a, b in zip(salted, u))
     salted_password = bytes(salted)
     client_key = hmac.new(salted_password, b"Client Key", hashlib.sha256).digest()
     stored_key = hashlib.sha256(client_key).digest()
     server_key = hmac.new(salted_password, b"Server Key", hashlib.sha256).digest()
-    b64 = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
     return "SCRAM-SHA-256$%d:%s$%s:%s" % (iterations, b64(salt), b64(stored_key), b64(server_key))
 
 

@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The docker runtime: one container and one named volume per instance, through the Docker API.
+
+Private to darevel.postgres. A container is recreated only when its description (see _container)
+changes, detected through a hash label, so a recreated container keeps its volume and a change to
+one instance recreates only that instance's container.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials
+from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+
+try:
+    import docker
+    from docker.errors import DockerException, NotFound
+    HAS_DOCKER = True
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_DOCKER = False
+
+NS = 1_000_000_000
+
+
+def duration_ns(text) -> int:
+    """'5s', '2m', '500ms' or a number of seconds, in nanoseconds as the Docker API wants."""
+    text = str(text).strip()
+    for suffix, factor in (("ms", NS // 1000), ("s", NS), ("m", 60 * NS), ("h", 3600 * NS)):
+        if text.endswith(suffix) and text[:-len(suffix)].replace(".", "", 1).isdigit():
+            return int(float(text[:-len(suffix)]) * factor)
+    return int(float(text) * NS)
+
+
+def client(docker_host: Optional[str], timeout: int = 60):
+    try:
+        if docker_host:
+            return docker.DockerClient(base_url=docker_host, timeout=timeout)
+        return docker.from_env(timeout=timeout)
+    except DockerException as exc:
+        raise DarevelError("cannot reach the Docker engine%s: %s; fix: start Docker (Docker Desktop on "
+                           "Windows/macOS, dockerd on Linux) or set postgres_docker_host" % (
+                               " at %s" % docker_host if docker_host else "", exc))
+
+
+def create_kwargs(api, spec: dict, password: str) -> dict:
+    """Arguments of APIClient.create_container for one instance's description."""
+    limits = spec["resources"]
+    host_config = api.create_host_config(
+        port_bindings={5432: (spec["bind_address"], spec["port"])},
+        binds={spec["volume"]: {"bind": spec["mount"], "mode": "rw"}},
+        restart_policy={"Name": spec["restart"]},
+        mem_limit=_container.memory_bytes(limits["memory"]) if limits.get("memory") else None,
+        mem_reservation=_container.memory_bytes(limits["memory_reservation"])
+        if limits.get("memory_reservation") else None,
+        nano_cpus=int(float(limits["cpus"]) * NS) if limits.get("cpus") else None,
+        # Plain containers have no CPU reservation; a CPU weight gives the same priority under load.
+        cpu_shares=int(float(limits["cpus_reservation"]) * 1024) if limits.get("cpus_reservation") else None,
+    )
+    health = spec["healthcheck"]
+    labels = dict(spec["labels"], **{_container.HASH_LABEL: _container.config_hash(spec)})
+    return {
+        "image": spec["image"], "name": spec["name"], "command": spec["command"],
+        "environment": dict(spec["environment"], POSTGRES_PASSWORD=password),
+        "ports": [5432], "host_config": host_config, "labels": labels,
+        "healthcheck": {"test": health["test"], "interval": duration_ns(health["interval"]),
+                        "timeout": duration_ns(health["timeout"]), "retries": health["retries"],
+                        "start_period": duration_ns(health["start_period"])},
+        "stop_signal": spec["stop_signal"], "stop_timeout": spec["stop_timeout"],
+    }
+
+
+def plan(current: Optional[dict], state: str, wanted_hash: str, volume_exists: bool, purge: bool) -> list[str]:
+    """Actions for one instance; `current` is None or {'hash', 'running'}."""
+    if state == "absent":
+        actions = ["remove"] if current else []
+        return actions + (["remove_volume"] if purge and volume_exists else [])
+    actions = [] if volume_exists else ["create_volume"]
+    if current is None:
+        actions.append("create")
+    elif current["hash"] != wanted_hash:
+        actions += ["remove", "create"]
+    running = current is not None and current["running"] and "create" not in actions
+    if state == "started" and not running:
+        actions.append("start")
+    elif state == "restarted":
+        actions.append("start" if "create" in actions or not running else "restart")
+    elif state == "stopped" and current is not None and current["running"] and "create" not in actions:
+        actions.append("stop")
+    return actions
+
+
+class ContainerManager:
+    def __init__(self, module) -> None:
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.docker = client(self.params.get("docker_host"))
+
+    def _current(self, name: str) -> tuple[Optional[object], Optional[dict]]:
+        try:
+            container = self.docker.containers.get(name)
+        except NotFound:
+            return None, None
+        labels = container.attrs.get("Config", {}).get("Labels") or {}
+        return container, {"hash": labels.get(_container.HASH_LABEL), "running": container.status == "running"}
+
+    def _volume_exists(self, name: str) -> bool:
+        try:
+            self.docker.volumes.get(name)
+            return True
+        except NotFound:
+            return False
+
+    def converge(self, item: dict) -> dict:
+        spec, state = item["spec"], self.params["state"]
+        container, current = self._current(spec["name"])
+        volume_exists = self._volume_exists(spec["volume"])
+        actions = plan(current, state, _container.config_hash(spec), volume_exists, self.params["purge"])
+        if not self.check_mode:
+            container = self._apply(item, container, actions)
+        health = None
+        if not self.check_mode and state in ("started", "restarted") and self.params["wait"]:
+            health = self._wait_healthy(item["name"], spec["name"])
+        status = "absent" if state == "absent" else ("started" if state in ("started", "restarted") or (
+            current and current["running"] and state == "present" and "create" not in actions) else "stopped")
+        return {"name": item["name"], "version": item.get("version"), "port": spec["port"],
+                "container": spec["name"], "volume": spec["volume"], "image": spec["image"],
+                "status": status, "health": health, "actions": actions, "changed": bool(actions),
+                "data_dir": "%s:%s" % (spec["volume"], spec["mount"]) if state != "absent" else None,
+                "diff": {"before": {"container": current, "volume": volume_exists},
+                         "after": {"container": None if state == "absent" else
+                                   {"hash": _container.config_hash(spec), "running": status == "started"},
+                                   "volume": not (state == "absent" and self.params["purge"]) and
+                                   (volume_exists or state != "absent")},
+                         "before_header": "instance %s" % item["name"],
+                         "after_header": "instance %s" % item["name"]}}
+
+    def _apply(self, item: dict, container, actions: list[str]):
+        spec = item["spec"]
+        try:
+            for action in actions:
+                if action == "create_volume":
+                    self.docker.volumes.create(name=spec["volume"], labels=spec["labels"])
+                elif action == "remove":
+                    container.stop(timeout=spec["stop_timeout"])
+                    container.remove()
+                    container = None
+                elif action == "remove_volume":
+                    self.docker.volumes.get(spec["volume"]).remove()
+                elif action == "create":
+                    # Without a given password the container starts with a random one that nobody
+                    # keeps: pg_database then sets the owner's real password as a SCRAM verifier, so
+                    # `docker inspect` never shows a password that works.
+                    password = item.get("password") or _credentials.generate(32)
+                    created = self.docker.api.create_container(**create_kwargs(self.docker.api, spec, password))
+                    container = self.docker.containers.get(created["Id"])
+                elif action == "start":
+                    container.start()
+                elif action == "restart":
+                    container.restart(timeout=spec["stop_timeout"])
+                elif action == "stop":
+                    container.stop(timeout=spec["stop_timeout"])
+        except DockerException as exc:
+            raise DarevelError("instance '%s': container %s: %s failed: %s; fix: see `docker logs %s` and "
+                               "`docker inspect %s`" % (item["name"], spec["name"], action, exc,
+                                                        spec["name"], spec["name"]))
+        return container
+
+    def _wait_healthy(self, name: str, container_name: str) -> str:
+        deadline = time.monotonic() + self.params["wait_timeout"]
+        while True:
+            container = self.docker.containers.get(container_name)
+            state = container.attrs.get("State", {})
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy" or (health is None and state.get("Running")):
+                return health or "running"
+            if not state.get("Running") or time.monotonic() > deadline:
+                logs = container.logs(tail=20).decode("utf-8", "replace").strip()
+                raise DarevelError("instance '%s': container %s is %s (health: %s) after %ds; last log lines:\n%s\n"
+                                   "fix: read the log above; a port or volume problem shows there" % (
+                                       name, container_name, state.get("Status"), health,
+                                       self.params["wait_timeout"], logs))
+            time.sleep(0.5)
+
+    def run(self) -> dict:
+        results, errors = run_all(self.params["instances"], self.converge, self.params["workers"])
+        return {"results": results, "errors": errors}
+
+
+def published_ports(docker_client) -> dict[int, str]:
+    """Host port -> name of the container that publishes it (running containers only)."""
+    found = {}
+    for container in docker_client.containers.list():
+        ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+        for bindings in ports.values():
+            for binding in bindings or []:
+                if str(binding.get("HostPort", "")).isdigit():
+                    found[int(binding["HostPort"])] = container.name
+    return found
+
+
+def instances_info(docker_client) -> dict[tuple[int, str], dict]:
+    """Every container of the collection on the engine, as {(version, name): facts}."""
+    found = {}
+    for container in docker_client.containers.list(all=True, filters={"label": _container.LABEL}):
+        labels = container.attrs.get("Config", {}).get("Labels") or {}
+        version = int(labels.get(_container.VERSION_LABEL, "0") or 0)
+        name = labels[_container.LABEL]
+        state = container.attrs.get("State", {})
+        ports = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get("5432/tcp") or []
+        mounts = container.attrs.get("Mounts") or []
+        found[(version, name)] = {
+            "version": version, "name": name, "container": container.name,
+            "status": "started" if state.get("Running") else "stopped",
+            "health": (state.get("Health") or {}).get("Status"),
+            "port": int(ports[0]["HostPort"]) if ports and str(ports[0].get("HostPort", "")).isdigit() else None,
+            "image": container.attrs.get("Config", {}).get("Image"),
+            "volume": mounts[0].get("Name") if mounts else None,
+            "data_dir": "%s:%s" % (mounts[0].get("Name"), mounts[0].get("Destination")) if mounts else None,
+            "started_at": state.get("StartedAt"), "log_file": None, "layout": "docker",
+        }
+    return found
