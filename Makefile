@@ -19,7 +19,7 @@ help:
 	@echo "make status      status table and reports/<host>/status.json"
 	@echo "make test        the whole suite: unit, lint, sanity, integration, build, molecule"
 	@echo "make unit | lint | sanity | integration | build-test | molecule   one tier"
-	@echo "make bench       benchmarks (see docs/benchmarks.md)"
+	@echo "make bench       benchmarks, native and docker (see docs/benchmarks.md)"
 
 venv:
 	@scripts/bootstrap.sh venv
@@ -60,6 +60,8 @@ molecule: test-deps
 
 bench: test-deps
 	bench/converge/run.sh
+	scripts/docker-engine.sh
+	bench/docker/run.sh
 
 clean:
 	rm -rf ansible_collections .cache tests/output *.tar.gz

@@ -57,6 +57,7 @@ catalogue() {
     echo "  - {name: bc_$name, port: $((27433 + i)), database: bc_$name}"
     i=$((i + 1))
   done
+  echo "postgres_runtime: native"
   echo "postgres_credentials_dir: $WORK/credentials"
   echo "postgres_env_dir: $WORK/env"
   echo "postgres_reports_dir: $WORK/reports"

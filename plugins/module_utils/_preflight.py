@@ -36,7 +36,22 @@ def own_markers(instance: dict) -> set[str]:
             "%s/%d/%s" % (DATA_ROOT, version, name)}
 
 
+def running_on_port(instance: dict, data_root: str = DATA_ROOT) -> bool:
+    """The instance's own postmaster.pid says it runs and listens on its port. This holds even
+    where root cannot read other users' /proc/PID/fd (a container without CAP_SYS_PTRACE)."""
+    path = os.path.join(data_root, str(instance["version"]), instance["name"], "postmaster.pid")
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+        os.kill(int(lines[0]), 0)
+        return len(lines) > 3 and lines[3].strip() == str(instance["port"])
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def is_own(holders: list[dict], instance: dict) -> bool:
+    if not holders and running_on_port(instance):
+        return True
     markers = own_markers(instance)
     for holder in holders:
         tokens = set(re.split(r"[\s=]+", holder.get("cmdline", "")))
@@ -96,9 +111,22 @@ def disk_problems(instances: list[dict], min_free_mb: int, path: str = DATA_ROOT
             "space or lower postgres_min_free_mb" % (probe, free_mb, min_free_mb, len(instances))]
 
 
-def resolve_runtime(wanted: str, docker_host: Optional[str]) -> str:
+def native_exists(instances: list[dict]) -> bool:
+    """Whether any planned instance already exists as a native cluster (either layout)."""
+    for i in instances:
+        if os.path.exists("/etc/postgresql/%d/%s/postgresql.conf" % (i["version"], i["name"])) or \
+                os.path.exists("/etc/darevel/postgres/instances/%d-%s.conf" % (i["version"], i["name"])):
+            return True
+    return False
+
+
+def resolve_runtime(wanted: str, docker_host: Optional[str], instances: list[dict]) -> str:
+    """auto: native when the host already runs planned instances natively (a server that also has
+    Docker keeps its services), else docker when an engine answers, else native."""
     if wanted in ("native", "docker"):
         return wanted
+    if native_exists(instances):
+        return "native"
     return "docker" if docker_answers(docker_host) else "native"
 
 
@@ -115,7 +143,7 @@ def run(params: dict) -> dict:
         instance["docker"] = _container.spec(
             instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
             docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
-    runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"))
+    runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
     if runtime == "docker" and not docker_answers(docker.get("host")):
         problems.append("host: postgres_runtime is docker but no Docker engine answers%s; fix: start Docker "
                         "(Docker Desktop, or dockerd) or set postgres_runtime to native" % (

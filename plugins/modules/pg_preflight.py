@@ -74,8 +74,9 @@ options:
         type: dict
   runtime:
     description:
-      - V(native) (systemd services), V(docker) (containers), or V(auto) (docker when a Docker engine
-        answers, otherwise native). The resolved value is returned.
+      - V(native) (systemd services), V(docker) (containers), or V(auto). V(auto) keeps V(native)
+        when a planned instance already exists as a native cluster on the host, else picks V(docker)
+        when a Docker engine answers, else V(native). The resolved value is returned.
     type: str
     choices: [auto, native, docker]
     default: auto

@@ -134,7 +134,7 @@ def test_installed_collection_converges_from_outside_the_repo(work, installed, f
     extra = work / "vars.yml"
     extra.write_text(yaml.safe_dump({
         "postgres_instances": [{"name": NAME, "port": PORT, "database": DATABASE}],
-        "postgres_credentials_dir": str(work / "credentials"),
+        "postgres_runtime": "native", "postgres_credentials_dir": str(work / "credentials"),
         "postgres_env_dir": str(work / "env"),
         "postgres_reports_dir": str(work / "reports"),
     }))

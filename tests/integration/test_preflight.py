@@ -37,7 +37,7 @@ EXPECTED = [
 
 def scratch_vars(scratch, instances, enabled="all") -> dict:
     return {"postgres_instances": instances, "postgres_instances_enabled": enabled,
-            "postgres_credentials_dir": str(scratch / "credentials"),
+            "postgres_runtime": "native", "postgres_credentials_dir": str(scratch / "credentials"),
             "postgres_env_dir": str(scratch / "env"), "postgres_reports_dir": str(scratch / "reports")}
 
 

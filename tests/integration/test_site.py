@@ -60,7 +60,7 @@ def connect(scratch, entry: dict):
 @pytest.fixture(scope="module")
 def site_vars(scratch):
     return {"postgres_instances": SITE_CATALOGUE,
-            "postgres_credentials_dir": str(scratch / "credentials"),
+            "postgres_runtime": "native", "postgres_credentials_dir": str(scratch / "credentials"),
             "postgres_env_dir": str(scratch / "env"),
             "postgres_reports_dir": str(scratch / "reports")}
 
