@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/dev_files.yml for real on localhost, then its compose files and scripts on a real engine.
+
+A scratch catalogue of six instances (it_dev_infra..it_dev_sheet, ports 26433-26438, containers
+it-dev-*, volumes it-dev-*-data) at the seed's compose paths. The rendered files are checked as
+files (paths, modes, line endings, keys), then two apps are brought up with docker-compose exactly
+as a developer would (one by hand, one through its start script), inspected against the plan's
+container description, logged into over TCP, stopped with stop-all.sh and started again with their
+data. Every it-dev-* container, volume and network is removed before and after.
+
+The Windows playbook cannot run here: it is syntax-checked, and its first play (the catalogue check
+delegated to the control node) runs against an inventory host that is never contacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+from conftest import REPO, listening_ports
+
+DEV_FILES = REPO / "playbooks" / "dev_files.yml"
+DEV_WINDOWS = REPO / "playbooks" / "dev_windows.yml"
+BUILD_IMAGE = REPO / "tests" / "images" / "build-postgres.sh"
+IMAGE = "darevel-test/postgres:15"
+SEED_PATHS = {
+    "infra": "infrastructure/docker-compose.yml",
+    "chat": "apps/chat/backend-java/postgres-compose.yml",
+    "slides": "apps/slides/backend/postgres-compose.yml",
+    "suite": "apps/suite/backend/postgres-compose.yml",
+    "mail": "apps/mail/backend/postgres-compose.yml",
+    "sheet": "apps/sheet/backend/postgres-compose.yml",
+}
+CATALOGUE = [
+    {"name": "it_dev_%s" % app, "port": 26433 + n, "database": "it_dev_%s" % app, "container": "it-dev-%s" % app,
+     "volume": "it-dev-%s-data" % app, "compose_file": path}
+    for n, (app, path) in enumerate(SEED_PATHS.items())
+]
+BY_NAME = {entry["name"]: entry for entry in CATALOGUE}
+ENV_KEYS = ["DB_HOST", "DB_PORT", "DB_NAME", "POSTGRES_USER", "POSTGRES_PASSWORD"]
+
+
+# --------------------------------------------------------------------------- docker helpers
+
+
+def docker(*argv, check=True, timeout=120) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
+    assert not check or proc.returncode == 0, "docker %s: %s" % (" ".join(argv), proc.stderr)
+    return proc
+
+
+def inspect(name: str) -> dict:
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def remove_it_dev() -> None:
+    """Every it-dev-* container, volume and compose network (darevel-it_dev_*)."""
+    names = docker("ps", "-aq", "--filter", "name=^it-dev-", check=False).stdout.split()
+    if names:
+        docker("rm", "-f", "-v", *names, check=False)
+    for entry in CATALOGUE:
+        docker("volume", "rm", "-f", entry["volume"], check=False)
+        docker("network", "rm", "darevel-%s_default" % entry["name"], check=False)
+
+
+def wait_healthy(name: str, timeout: int = 120) -> str:
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", name, check=False).stdout.strip()
+        if status == "healthy":
+            return status
+        time.sleep(1)
+    return status
+
+
+def read_env(path) -> dict:
+    values = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _sep, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def engine():
+    if shutil.which("docker") is None or docker("info", check=False).returncode != 0:
+        pytest.skip("no Docker engine answers (make test-deps installs docker.io; start dockerd)")
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is missing (Debian package docker-compose, in the Makefile's TEST_OS_PACKAGES)")
+    if BUILD_IMAGE.exists():
+        build = subprocess.run([str(BUILD_IMAGE), "15"], capture_output=True, text=True, timeout=1800, check=False)
+        assert build.returncode == 0, build.stderr[-3000:]
+    if docker("image", "inspect", IMAGE, check=False).returncode != 0:
+        pytest.skip("%s is missing: build it with tests/images/build-postgres.sh" % IMAGE)
+    remove_it_dev()
+    yield
+    remove_it_dev()
+
+
+@pytest.fixture(scope="module")
+def dev(ansible, scratch):
+    busy = {e["port"] for e in CATALOGUE} & listening_ports()
+    assert not busy, "ports %s are held by something else; free them first" % sorted(busy)
+    root = scratch / "dev-files"
+    credentials = scratch / "dev-credentials"
+    credentials.mkdir(mode=0o700, exist_ok=True)
+    extra = {"postgres_instances": CATALOGUE, "postgres_credentials_dir": str(credentials),
+             "postgres_dev_dir": str(root), "postgres_docker_image": "darevel-test/postgres:{version}"}
+    runs = {"first": ansible.run(DEV_FILES, extra)}
+    runs["second"] = ansible.run(DEV_FILES, extra, diff=True)
+    runs["check"] = ansible.run(DEV_FILES, extra, check=True, diff=True)
+    passwords = {n: (credentials / "localhost" / ("%s.owner.password" % n)).read_text().strip() for n in BY_NAME}
+    plan_file = scratch / "dev-plan.json"
+    plan_play = ansible.write_playbook([
+        {"name": "Plan", "ansible.builtin.include_role": {"name": "darevel.postgres.preflight"}},
+        {"name": "Keep the plan",
+         "ansible.builtin.copy": {"content": "{{ postgres_plan | to_json }}", "dest": str(plan_file), "mode": "0600"}},
+    ], name="dev-plan")
+    planned = ansible.run(plan_play, extra)
+    assert planned.rc == 0, planned.explain()
+    plan = {i["name"]: i for i in json.loads(plan_file.read_text())}
+    return {"root": root, "runs": runs, "passwords": passwords, "plan": plan, "extra": extra}
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def test_runs_succeed_and_rerun_changes_nothing(dev):
+    for name, run in dev["runs"].items():
+        assert run.rc == 0 and run.failures == 0, "%s run:\n%s" % (name, run.explain())
+    assert dev["runs"]["first"].changed > 0
+    assert dev["runs"]["second"].changed == 0, dev["runs"]["second"].explain()
+    assert dev["runs"]["check"].changed == 0, dev["runs"]["check"].explain()
+
+
+def test_passwords_never_in_output(dev):
+    for name, run in dev["runs"].items():
+        for instance, password in dev["passwords"].items():
+            assert password not in run.stdout + run.stderr, "%s run shows the password of %s" % (name, instance)
+
+
+def test_files_at_the_seed_paths(dev):
+    root = dev["root"]
+    expected = {"start-all.bat", "stop-all.bat", "start-all.sh", "stop-all.sh"}
+    for name, entry in BY_NAME.items():
+        base = os.path.dirname(entry["compose_file"])
+        expected |= {entry["compose_file"], "%s/.env" % base, "%s/host.env" % base,
+                     "start-%s.bat" % name, "start-%s.sh" % name}
+    found = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    assert found == expected
+
+
+def test_line_endings_and_modes(dev):
+    root = dev["root"]
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.suffix == ".bat":
+            assert data.count(b"\n") == data.count(b"\r\n") > 0, "%s: not CRLF-only" % path
+            assert b"\r\r" not in data
+        else:
+            assert b"\r" not in data, "%s: has CR" % path
+        if path.suffix == ".sh":
+            assert mode == 0o755 and data.startswith(b"#!/bin/sh\n"), path
+            assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0, "%s: sh syntax" % path
+        if path.name in (".env", "host.env"):
+            assert mode == 0o600, path
+
+
+def test_env_files(dev):
+    root = dev["root"]
+    for name, entry in BY_NAME.items():
+        base = root / os.path.dirname(entry["compose_file"])
+        for file_name, host in ((".env", "host.docker.internal"), ("host.env", "localhost")):
+            values = read_env(base / file_name)
+            assert list(values) == ENV_KEYS
+            assert values == {"DB_HOST": host, "DB_PORT": str(entry["port"]), "DB_NAME": entry["database"],
+                              "POSTGRES_USER": "%s_owner" % entry["database"],
+                              "POSTGRES_PASSWORD": dev["passwords"][name]}
+
+
+def test_scripts_call_compose_with_file_and_env_file(dev):
+    root = dev["root"]
+    for name, entry in BY_NAME.items():
+        win = entry["compose_file"].replace("/", "\\")
+        win_env = os.path.dirname(win.replace("\\", "/")).replace("/", "\\") + "\\.env"
+        bat = (root / ("start-%s.bat" % name)).read_text()
+        assert 'call :up darevel-%s "%%~dp0%s" "%%~dp0%s"' % (name, win, win_env) in bat
+        assert "call :wait %s" % entry["container"] in bat
+        assert 'docker compose -p %1 -f "%~2" --env-file "%~3" up -d' in bat
+        assert 'docker inspect --format "{{.State.Health.Status}}"' in bat
+        sh = (root / ("start-%s.sh" % name)).read_text()
+        assert "up darevel-%s %s %s/.env" % (name, entry["compose_file"], os.path.dirname(entry["compose_file"])) in sh
+        assert "docker-compose" in sh and "docker inspect --format '{{.State.Health.Status}}'" in sh
+    for script, stop in (("stop-all.bat", '--env-file "%~3" stop\r\n'), ("stop-all.sh", '--env-file "$root/$3" stop\n')):
+        text = (root / script).read_bytes().decode()
+        assert stop in text and "down" not in text and "volume rm" not in text
+        assert all(("darevel-%s " % name) in text for name in BY_NAME)
+    assert all(("call :wait %s" % e["container"]) in (root / "start-all.bat").read_text() for e in CATALOGUE)
+
+
+def test_compose_files_are_valid(dev, engine):
+    root = dev["root"]
+    for entry in CATALOGUE:
+        base = root / os.path.dirname(entry["compose_file"])
+        proc = subprocess.run(["docker-compose", "-f", str(root / entry["compose_file"]), "--env-file",
+                               str(base / ".env"), "config", "-q"], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, "%s: %s" % (entry["compose_file"], proc.stderr)
+
+
+# --------------------------------------------------------------------------- the containers
+
+
+@pytest.fixture(scope="module")
+def started(dev, engine):
+    root = dev["root"]
+    slides = BY_NAME["it_dev_slides"]
+    base = root / os.path.dirname(slides["compose_file"])
+    by_hand = subprocess.run(["docker-compose", "-p", "darevel-it_dev_slides", "-f", str(root / slides["compose_file"]),
+                              "--env-file", str(base / ".env"), "up", "-d"],
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert by_hand.returncode == 0, by_hand.stderr
+    script = subprocess.run([str(root / "start-it_dev_chat.sh")], capture_output=True, text=True, timeout=300, check=False)
+    assert script.returncode == 0, script.stdout + script.stderr
+    assert "it-dev-chat is healthy" in script.stdout
+    return {"slides": slides, "chat": BY_NAME["it_dev_chat"]}
+
+
+@pytest.mark.parametrize("app", ["slides", "chat"])
+def test_container_is_the_planned_one(dev, started, app):
+    entry = started[app]
+    spec = dev["plan"][entry["name"]]["docker"]
+    assert wait_healthy(entry["container"]) == "healthy"
+    facts = inspect(entry["container"])
+    config, host = facts["Config"], facts["HostConfig"]
+    assert facts["Name"] == "/" + spec["name"] == "/" + entry["container"]
+    assert config["Image"] == spec["image"] == IMAGE
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in facts["Mounts"]] == [
+        ("volume", spec["volume"], spec["mount"])]
+    assert spec["volume"] == entry["volume"]
+    assert host["PortBindings"] == {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(entry["port"])}]}
+    assert config["Cmd"] == spec["command"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    for key, value in spec["environment"].items():
+        assert env[key] == value
+    assert env["POSTGRES_PASSWORD"] == dev["passwords"][entry["name"]]
+    assert config["Healthcheck"]["Test"] == spec["healthcheck"]["test"]
+    assert config["Healthcheck"]["Retries"] == spec["healthcheck"]["retries"]
+    assert host["RestartPolicy"]["Name"] == spec["restart"]
+    assert config["StopSignal"] == spec["stop_signal"]
+    assert config["StopTimeout"] == spec["stop_timeout"]
+    assert host["Memory"] == 512 * 1024 ** 2 and host["MemoryReservation"] == 256 * 1024 ** 2
+    assert host["NanoCpus"] == int(float(spec["resources"]["cpus"]) * 1e9)
+    assert host["NetworkMode"] == "bridge"
+    for key, value in spec["labels"].items():
+        assert config["Labels"][key] == value
+
+
+def connect(dev, entry):
+    base = dev["root"] / os.path.dirname(entry["compose_file"])
+    env = read_env(base / "host.env")
+    return psycopg2.connect(host="127.0.0.1", port=int(env["DB_PORT"]), user=env["POSTGRES_USER"],
+                            password=env["POSTGRES_PASSWORD"], dbname=env["DB_NAME"], connect_timeout=10)
+
+
+@pytest.mark.parametrize("app", ["slides", "chat"])
+def test_owner_logs_in_over_tcp(dev, started, app):
+    entry = started[app]
+    assert wait_healthy(entry["container"]) == "healthy"
+    with connect(dev, entry) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user, current_database(), current_setting('shared_buffers')")
+        assert cur.fetchone() == ("%s_owner" % entry["database"], entry["database"], "256MB")
+        cur.execute("CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('before stop-all')")
+    conn.close()
+
+
+def test_stop_all_keeps_volumes_and_data(dev, started):
+    root = dev["root"]
+    for entry in started.values():
+        assert wait_healthy(entry["container"]) == "healthy"
+    stop = subprocess.run([str(root / "stop-all.sh")], capture_output=True, text=True, timeout=300, check=False)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    for entry in started.values():
+        assert inspect(entry["container"])["State"]["Status"] == "exited"
+        assert docker("volume", "inspect", entry["volume"], check=False).returncode == 0
+    others = docker("ps", "-aq", "--filter", "name=^it-dev-(infra|suite|mail|sheet)$").stdout.split()
+    assert others == []  # stop-all stops what runs and creates nothing
+    for app, entry in started.items():
+        run = subprocess.run([str(root / ("start-%s.sh" % entry["name"]))], capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert run.returncode == 0, run.stdout + run.stderr
+        with connect(dev, entry) as conn, conn.cursor() as cur:
+            cur.execute("SELECT v FROM kept")
+            assert cur.fetchall() == [("before stop-all",)], app
+        conn.close()
+
+
+# --------------------------------------------------------------------------- Windows
+
+
+def test_windows_playbook_syntax(ansible):
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "--syntax-check", "-i",
+                           str(REPO / "inventories" / "windows_dev"), str(DEV_WINDOWS)],
+                          cwd=REPO, env=ansible.env("default"), capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_windows_catalogue_check_runs_on_the_control_node(ansible, scratch):
+    """Play 1 of dev_windows.yml against a Windows host that does not exist: nothing contacts it."""
+    inventory = scratch / "windows-inventory.yml"
+    inventory.write_text("windows_dev:\n  hosts:\n    it-dev-windows.invalid:\n      ansible_connection: winrm\n"
+                         "      ansible_user: developer\n      postgres_dev_dir: 'C:\\darevel-dev'\n")
+    run = ansible.run(DEV_WINDOWS, {"postgres_instances": CATALOGUE},
+                      args=["-i", str(inventory), "--tags", "preflight"])
+    stats = (run.data or {}).get("stats", {}).get("it-dev-windows.invalid")
+    assert run.rc == 0 and stats and stats["failures"] == 0 and stats["unreachable"] == 0, run.explain()
