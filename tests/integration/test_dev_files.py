@@ -7,8 +7,8 @@ A scratch catalogue of six instances (it_dev_infra..it_dev_sheet, ports 26433-26
 it-dev-*, volumes it-dev-*-data) at the seed's compose paths. The rendered files are checked as
 files (paths, modes, line endings, keys), then two apps are brought up with docker-compose exactly
 as a developer would (one by hand, one through its start script), inspected against the plan's
-container description, logged into over TCP, stopped with stop-all.sh and started again with their
-data. Every it-dev-* container, volume and network is removed before and after.
+container description and logged into over TCP; stop-all.sh stops them, start-all.sh brings up all
+six with the two apps' data. Every it-dev-* container, volume and network is removed before and after.
 
 The Windows playbook cannot run here: it is syntax-checked, and its first play (the catalogue check
 delegated to the control node) runs against an inventory host that is never contacted.
@@ -301,14 +301,27 @@ def test_stop_all_keeps_volumes_and_data(dev, started):
         assert docker("volume", "inspect", entry["volume"], check=False).returncode == 0
     others = docker("ps", "-aq", "--filter", "name=^it-dev-(infra|suite|mail|sheet)$").stdout.split()
     assert others == []  # stop-all stops what runs and creates nothing
+
+
+def test_start_all_starts_every_app_and_keeps_data(dev, started):
+    root = dev["root"]
+    run = subprocess.run([str(root / "start-all.sh")], capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for entry in CATALOGUE:
+        assert "%s is healthy" % entry["container"] in run.stdout
+        facts = inspect(entry["container"])
+        assert facts["State"]["Health"]["Status"] == "healthy"
+        assert [m["Name"] for m in facts["Mounts"]] == [entry["volume"]]
+        assert facts["HostConfig"]["PortBindings"]["5432/tcp"] == [{"HostIp": "127.0.0.1",
+                                                                    "HostPort": str(entry["port"])}]
     for app, entry in started.items():
-        run = subprocess.run([str(root / ("start-%s.sh" % entry["name"]))], capture_output=True, text=True,
-                             timeout=300, check=False)
-        assert run.returncode == 0, run.stdout + run.stderr
         with connect(dev, entry) as conn, conn.cursor() as cur:
             cur.execute("SELECT v FROM kept")
             assert cur.fetchall() == [("before stop-all",)], app
         conn.close()
+    stop = subprocess.run([str(root / "stop-all.sh")], capture_output=True, text=True, timeout=300, check=False)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert {inspect(e["container"])["State"]["Status"] for e in CATALOGUE} == {"exited"}
 
 
 # --------------------------------------------------------------------------- Windows
