@@ -10,8 +10,11 @@ as a developer would (one by hand, one through its start script), inspected agai
 container description and logged into over TCP; stop-all.sh stops them, start-all.sh brings up all
 six with the two apps' data. Every it-dev-* container, volume and network is removed before and after.
 
-The Windows playbook cannot run here: it is syntax-checked, and its first play (the catalogue check
-delegated to the control node) runs against an inventory host that is never contacted.
+The Windows playbook cannot run here: it is syntax-checked, its first play (the catalogue check
+delegated to the control node) runs against an inventory host that is never contacted, and the whole
+playbook runs against stand-ins for the ansible.windows/community.windows modules that record their
+arguments (paths, argv, ports, tasks) and answer like a Windows host: that checks what the playbook
+asks of Windows, not what Windows does with it.
 """
 
 from __future__ import annotations
@@ -343,3 +346,115 @@ def test_windows_catalogue_check_runs_on_the_control_node(ansible, scratch):
                       args=["-i", str(inventory), "--tags", "preflight"])
     stats = (run.data or {}).get("stats", {}).get("it-dev-windows.invalid")
     assert run.rc == 0 and stats and stats["failures"] == 0 and stats["unreachable"] == 0, run.explain()
+
+
+# A stand-in for ansible.windows and community.windows: every module is an action plugin that records
+# its arguments and answers like a healthy Windows host (or with the netsh output the test gives).
+FAKE_ACTION = '''
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        name = self._task.action.rsplit(".", 1)[-1]
+        args = dict(self._task.args)
+        with open(os.environ["FAKE_WINDOWS_LOG"], "a") as handle:
+            handle.write(json.dumps({"module": name, "args": args}, default=str) + "\\n")
+        result = {"changed": False}
+        if name == "win_stat":
+            result["stat"] = {"exists": True}
+        elif name == "win_command":
+            argv = [str(a) for a in args.get("argv") or []]
+            result.update(rc=0, stdout="", stderr="")
+            if "excludedportrange" in argv:
+                result["stdout"] = os.environ["FAKE_NETSH"]
+            elif "inspect" in argv:
+                result["stdout"] = "healthy\\r\\n"
+            elif "up" in argv:
+                result["stderr"] = " Container %s  Started\\r\\n" % argv[3]
+        return result
+'''
+FAKE_MODULES = {("ansible", "windows"): ["win_stat", "win_command", "win_file", "win_template"],
+                ("community", "windows"): ["win_firewall_rule", "win_scheduled_task"]}
+NETSH_FREE = ("\r\nProtocol tcp Port Exclusion Ranges\r\n\r\nStart Port    End Port\r\n----------    --------\r\n"
+              "      5357        5357\r\n     26438       26438     *\r\n\r\n* - Administered port exclusions.\r\n")
+NETSH_TAKEN = NETSH_FREE.replace("      5357        5357", "     26400       26435")
+
+
+@pytest.fixture(scope="module")
+def fake_windows(scratch):
+    root = scratch / "fake-windows"
+    for (namespace, name), modules in FAKE_MODULES.items():
+        action = root / "ansible_collections" / namespace / name / "plugins" / "action"
+        action.mkdir(parents=True)
+        for module in modules:
+            (action / ("%s.py" % module)).write_text(FAKE_ACTION)
+    inventory = scratch / "windows-fake-inventory.yml"
+    inventory.write_text("windows_dev:\n  hosts:\n    it-dev-windows.invalid:\n      ansible_connection: local\n"
+                         "      ansible_user: developer\n      postgres_dev_dir: 'C:\\darevel-dev'\n")
+    return root, inventory
+
+
+def run_windows(ansible, scratch, fake_windows, netsh: str, name: str):
+    root, inventory = fake_windows
+    log = scratch / ("fake-windows-%s.jsonl" % name)
+    extra = ansible.write_vars({"postgres_instances": CATALOGUE,
+                                "postgres_credentials_dir": str(scratch / "dev-credentials")})
+    env = ansible.env("json")
+    env.update({"ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (root, REPO), "FAKE_WINDOWS_LOG": str(log),
+                "FAKE_NETSH": netsh})
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), "-e",
+                           "@%s" % extra, str(DEV_WINDOWS)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return proc, calls
+
+
+def test_windows_tasks_with_a_stand_in_host(ansible, scratch, fake_windows, dev):
+    """The Windows task files render the right paths, argv, ports and tasks (not proof on Windows)."""
+    proc, calls = run_windows(ansible, scratch, fake_windows, NETSH_FREE, "free")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    for password in dev["passwords"].values():
+        assert password not in proc.stdout + proc.stderr
+    by_module = {}
+    for call in calls:
+        by_module.setdefault(call["module"], []).append(call["args"])
+    assert [a["path"] for a in by_module["win_stat"]] == ["C:\\Program Files\\Docker\\Docker\\Docker Desktop.exe"]
+    templates = {a["dest"]: a for a in by_module["win_template"]}
+    assert len(templates) == 6 * 5 + 4
+    for name, entry in BY_NAME.items():
+        compose = "C:\\darevel-dev\\" + entry["compose_file"].replace("/", "\\")
+        env_file = compose.rsplit("\\", 1)[0] + "\\.env"
+        assert templates[compose]["src"] == "compose.yml.j2" and templates[compose]["newline_sequence"] == "\n"
+        assert templates[env_file]["newline_sequence"] == "\n"
+        assert templates["C:\\darevel-dev\\start-%s.bat" % name]["newline_sequence"] == "\r\n"
+        assert templates["C:\\darevel-dev\\start-%s.sh" % name]["newline_sequence"] == "\n"
+        assert {"argv": ["C:\\Program Files\\Docker\\Docker\\resources\\bin\\docker.exe", "compose", "-p",
+                         "darevel-%s" % name, "-f", compose, "--env-file", env_file, "up", "-d"]} in by_module["win_command"]
+    dirs = [a["path"] for a in by_module["win_file"]]
+    assert dirs[0] == "C:\\darevel-dev" and "C:\\darevel-dev\\apps\\chat\\backend-java" in dirs
+    rule = by_module["win_firewall_rule"][0]
+    assert rule["localport"] == "26433,26434,26435,26436,26437,26438"
+    assert (rule["action"], rule["direction"], rule["protocol"]) == ("block", "in", "tcp")
+    backup = by_module["win_scheduled_task"][-1]
+    assert "PLACEHOLDER" in backup["name"] and "PLACEHOLDER" in backup["actions"][0]["arguments"]
+    assert backup["triggers"] == [{"type": "daily", "start_boundary": "2026-01-01T02:30:00"}]
+    assert len(by_module["win_scheduled_task"]) == 1  # the engine answered: Docker Desktop is not started
+
+
+def test_windows_refuses_ports_in_an_excluded_range(ansible, scratch, fake_windows, dev):
+    proc, calls = run_windows(ansible, scratch, fake_windows, NETSH_TAKEN, "taken")
+    assert proc.returncode != 0
+    data = json.loads(proc.stdout[proc.stdout.find("{"):])
+    failed = [task["hosts"]["it-dev-windows.invalid"] for play in data["plays"] for task in play["tasks"]
+              if task["hosts"].get("it-dev-windows.invalid", {}).get("failed")]
+    assert len(failed) == 1
+    message = failed[0]["msg"]
+    assert "instance 'it_dev_infra': port 26433 is inside the excluded range 26400-26435" in message
+    assert "instance 'it_dev_slides': port 26435 is inside the excluded range 26400-26435" in message
+    assert "it_dev_suite" not in message and "it_dev_sheet" not in message  # outside, or administered
+    assert "startport=26433 numberofports=3" in message
+    assert not [c for c in calls if c["module"] in ("win_template", "win_file", "win_firewall_rule")]
