@@ -14,16 +14,23 @@ tier_lint() { "$BIN/ansible-lint" --profile production --offline; }
 
 tier_sanity() { scripts/sanity.sh; }
 
-tier_integration() { "$BIN/pytest" -q tests/integration; }
+# The Docker engine and the locally built images (no registry is reachable): the integration tier
+# runs the dev files' compose files on them, the molecule tier its scenarios. Fast when present.
+engine_and_images() {
+  scripts/docker-engine.sh
+  tests/images/build.sh bookworm trixie
+  tests/images/build-postgres.sh 15 17
+}
+
+tier_integration() { engine_and_images && "$BIN/pytest" -q tests/integration; }
 
 tier_build() { "$BIN/pytest" -q tests/build; }
 
 tier_molecule() {
-  scripts/docker-engine.sh
-  tests/images/build.sh bookworm trixie
+  engine_and_images || return 1
   # The scenarios share the platform (container) names: they run one after another.
   local scenario start rc=0
-  for scenario in ${MOLECULE_SCENARIOS:-native generic}; do
+  for scenario in ${MOLECULE_SCENARIOS:-native generic docker}; do
     start=$(date +%s)
     "$BIN/molecule" test -s "$scenario" || rc=1
     echo "=== molecule $scenario: $(( $(date +%s) - start ))s"

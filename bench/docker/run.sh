@@ -16,10 +16,10 @@ export ANSIBLE_CONFIG=$PWD/ansible.cfg
 
 cleanup() {
   local ids
-  ids=$(docker ps -aq --filter name='^bench-(floor|conv)-')
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
-  ids=$(docker volume ls -q --filter name='^bench-(floor|conv)-')
-  [ -z "$ids" ] || docker volume rm $ids >/dev/null
+  mapfile -t ids < <(docker ps -aq --filter name='^bench-(floor|conv)-')
+  [ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
+  mapfile -t ids < <(docker volume ls -q --filter name='^bench-(floor|conv)-')
+  [ ${#ids[@]} -eq 0 ] || docker volume rm "${ids[@]}" >/dev/null
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
 
