@@ -123,7 +123,9 @@ def dev(ansible, scratch):
     credentials.mkdir(mode=0o700, exist_ok=True)
     extra = {"postgres_instances": CATALOGUE, "postgres_credentials_dir": str(credentials),
              "postgres_dev_dir": str(root), "postgres_docker_image": "darevel-test/postgres:{version}"}
-    runs = {"first": ansible.run(DEV_FILES, extra)}
+    runs = {"check_fresh": ansible.run(DEV_FILES, extra, check=True, diff=True)}
+    fresh = {"dev_dir": root.exists(), "credentials": sorted(p.name for p in credentials.rglob("*") if p.is_file())}
+    runs["first"] = ansible.run(DEV_FILES, extra)
     runs["second"] = ansible.run(DEV_FILES, extra, diff=True)
     runs["check"] = ansible.run(DEV_FILES, extra, check=True, diff=True)
     passwords = {n: (credentials / "localhost" / ("%s.owner.password" % n)).read_text().strip() for n in BY_NAME}
@@ -136,7 +138,7 @@ def dev(ansible, scratch):
     planned = ansible.run(plan_play, extra)
     assert planned.rc == 0, planned.explain()
     plan = {i["name"]: i for i in json.loads(plan_file.read_text())}
-    return {"root": root, "runs": runs, "passwords": passwords, "plan": plan, "extra": extra}
+    return {"root": root, "runs": runs, "passwords": passwords, "plan": plan, "extra": extra, "fresh": fresh}
 
 
 # --------------------------------------------------------------------------- the files
@@ -145,6 +147,8 @@ def dev(ansible, scratch):
 def test_runs_succeed_and_rerun_changes_nothing(dev):
     for name, run in dev["runs"].items():
         assert run.rc == 0 and run.failures == 0, "%s run:\n%s" % (name, run.explain())
+    assert dev["runs"]["check_fresh"].changed > 0
+    assert dev["fresh"] == {"dev_dir": False, "credentials": []}  # check mode wrote nothing, not even passwords
     assert dev["runs"]["first"].changed > 0
     assert dev["runs"]["second"].changed == 0, dev["runs"]["second"].explain()
     assert dev["runs"]["check"].changed == 0, dev["runs"]["check"].explain()
