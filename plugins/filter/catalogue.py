@@ -10,7 +10,8 @@ from ansible.errors import AnsibleFilterError
 
 def instance_items(plan: list) -> list:
     """Arguments of darevel.postgres.pg_instance for each planned instance."""
-    return [{"name": i["name"], "version": i["version"], "port": i["port"]} for i in plan]
+    return [dict({"name": i["name"], "version": i["version"], "port": i["port"]},
+                 **({"settings": i["settings"]} if i.get("settings") is not None else {})) for i in plan]
 
 
 def env_file(instance: dict, env_dir: str) -> str:
@@ -63,6 +64,31 @@ def status_table(rows: list) -> str:
     return "\n".join(lines)
 
 
+TUNING_COLUMNS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
+                  "max_parallel_workers", "max_wal_size", "huge_pages")
+
+
+def tuning_table(plan: dict, applied: list | None = None) -> str:
+    """The tuning plan as text: one row per instance (share, main settings, restart needed) and the
+    host's totals."""
+    restarted = {r.get("name"): r.get("restart_required") or [] for r in applied or []}
+    mib = 1024 * 1024
+    rows = [["instance", "memory", "cpus"] + list(TUNING_COLUMNS) + ["restart needed"]]
+    for name, item in plan["instances"].items():
+        settings = item["settings"]
+        rows.append([name, "%d MiB" % (item["share"]["memory"] // mib), "%g" % item["share"]["cpus"]]
+                    + [settings.get(c, "") for c in TUNING_COLUMNS]
+                    + [", ".join(restarted.get(name) or []) or "-"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    host = plan["host"]
+    lines.append("host: %d MiB, %g CPUs; OS reserve %d MiB; budget %d MiB; committed %d MiB (%s)" % (
+        host["memory"] // mib, host["cpus"], host["reserve"] // mib, host["budget"] // mib,
+        host["committed"] // mib, "fits" if host["fits"] else "OVER BUDGET"))
+    return "\n".join(lines)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -71,4 +97,5 @@ class FilterModule:
             "container_items": container_items,
             "status_rows": status_rows,
             "status_table": status_table,
+            "tuning_table": tuning_table,
         }

@@ -35,7 +35,13 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "version": ((int,), False, None),
     "resources": ((dict,), False, None),
     "settings": ((dict,), False, None),
+    "profile": ((str,), False, "mixed"),
+    "weight": ((int, float), False, None),
+    "max_connections": ((int,), False, None),
+    "storage": ((str,), False, "ssd"),
 }
+PROFILES = ("web", "oltp", "dw", "mixed", "desktop")
+STORAGES = ("ssd", "hdd", "san")
 RESOURCE_KEYS = ("memory", "cpus", "memory_reservation", "cpus_reservation")
 MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
 SETTING_RE = re.compile(r"^[a-z_][a-z0-9_.]*$")
@@ -53,7 +59,11 @@ DESCRIPTIONS = {
     "version": "PostgreSQL major version (13-18); `postgres_version` when omitted.",
     "resources": "Docker runtime limits: `memory`, `cpus`, `memory_reservation`, `cpus_reservation` "
                  "(`postgres_docker_resources` when omitted: 512M / 0.5 CPU, reserved 256M / 0.25).",
-    "settings": "PostgreSQL settings of this instance (`name: value`), on top of the collection's defaults.",
+    "settings": "PostgreSQL settings pinned for this instance (`name: value`); they win over the tuner's.",
+    "profile": "Workload for the tuner: `web`, `oltp`, `dw`, `mixed` or `desktop`.",
+    "weight": "Share of the host's memory and CPUs relative to the other instances on the host (default 1).",
+    "max_connections": "Connections the tuner plans for; the profile's default when omitted.",
+    "storage": "Storage under the data directory for the tuner: `ssd`, `hdd` or `san`.",
 }
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
 
@@ -131,9 +141,10 @@ def _check_types(entry: dict, label: str) -> list[str]:
                     label, key, value))
             continue
         if isinstance(value, bool) or not isinstance(value, types):
+            numeric = int in types
             problems.append("%s: %s %r must be %s; fix: write it as %s" % (
-                label, key, value, "an integer" if types == (int,) else "a string",
-                "a plain number" if types == (int,) else "a quoted string"))
+                label, key, value, ("an integer" if types == (int,) else "a number") if numeric else "a string",
+                "a plain number" if numeric else "a quoted string"))
     return problems
 
 
@@ -186,6 +197,17 @@ def _check_values(entry: dict, label: str) -> list[str]:
             problems.append("%s: %s %r is not a valid PostgreSQL identifier; fix: use lower-case "
                             "letters, digits and underscores, starting with a letter, at most %d bytes" % (
                                 label, key, value, IDENT_MAX))
+    for key, allowed in (("profile", PROFILES), ("storage", STORAGES)):
+        value = entry.get(key)
+        if isinstance(value, str) and value not in allowed:
+            close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.5)
+            problems.append("%s: %s %r is not one of %s; fix: %s" % (
+                label, key, value, ", ".join(allowed), "did you mean %r?" % close[0] if close else "pick one"))
+    for key in ("weight", "max_connections"):
+        value = entry.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+            problems.append("%s: %s %r must be positive; fix: use e.g. %s" % (
+                label, key, value, "1" if key == "weight" else "100"))
     version = entry.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and not VERSION_MIN <= version <= VERSION_MAX:
         problems.append("%s: version %d is not a supported PostgreSQL major version; fix: use %d-%d" % (

@@ -157,6 +157,17 @@ class DebianCluster:
                 self.runner.run(argv, what="instance '%s': %s" % (self.name, action))
         return argvs
 
+    def settings_path(self) -> str:
+        return os.path.join(self.config_dir, "conf.d", "50-darevel-settings.conf")
+
+    def write_settings(self, content: str) -> None:
+        directory = os.path.dirname(self.settings_path())
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o755)
+            stat = os.stat(self.config_dir)
+            os.chown(directory, stat.st_uid, stat.st_gid)
+        _write_as_owner(self.settings_path(), content, self.config_dir, 0o644)
+
     def write_auth_files(self, check_mode: bool) -> bool:
         """Write pg_hba.conf and pg_ident.conf when they differ; True when something changed."""
         changed = False

@@ -295,6 +295,13 @@ class GenericCluster:
             os.unlink(self.registry)
         return commands
 
+    def settings_path(self) -> str:
+        return os.path.join(self.data_dir, "conf.d", "50-darevel-settings.conf")
+
+    def write_settings(self, content: str) -> None:
+        uid, gid = self._postgres_ids()
+        _write(self.settings_path(), content, 0o600, uid, gid)
+
     def write_auth_files(self, check_mode: bool) -> bool:
         changed = False
         for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):

@@ -14,6 +14,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
+from ansible_collections.darevel.postgres.plugins.module_utils import _settings
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
 DATA_ROOT = "/var/lib/postgresql"
@@ -113,18 +114,54 @@ class InstanceManager:
         elif current is not None and state != "absent" and not current["enabled"] and "enable" not in actions:
             actions.insert(0, "enable")
         job = {"name": name, "cluster": cluster, "item": item, "current": current, "port": port, "actions": actions,
-               "commands": [], "changed": False}
+               "commands": [], "changed": False, "settings_changed": [], "restart_required": []}
+        if state != "absent" and item.get("settings") is not None:
+            self._plan_settings(job, state)
         self._execute(job, [a for a in actions if a not in LIFECYCLE])
         return job
 
+    def _plan_settings(self, job: dict, state: str) -> None:
+        """Write the settings file in phase 1; a running instance then reloads, or restarts when a
+        changed setting only takes effect at start, and only that instance."""
+        cluster, actions = job["cluster"], job["actions"]
+        path = cluster.settings_path()
+        try:
+            with open(path) as handle:
+                old = handle.read()
+        except OSError:
+            old = ""
+        settings = job["item"]["settings"]
+        if old == _settings.render(settings):
+            return
+        changed, restart = _settings.changes(old, settings, cluster.version)
+        job["settings_changed"], job["restart_required"] = changed, restart
+        before, after = _settings.parse(old), _settings.parse(_settings.render(settings))
+        job["settings_diff"] = ({n: before.get(n) for n in changed}, {n: after.get(n) for n in changed})
+        lifecycle = [a for a in actions if a in LIFECYCLE]
+        actions.insert(len(actions) - len(lifecycle), "settings")
+        running = job["current"] is not None and job["current"]["status"] == "started"
+        if running and state in ("present", "started") and not lifecycle and changed:
+            actions.append("restart" if restart else "reload")
+
     def finish(self, job: dict) -> dict:
         """Phase 2: start, stop, restart, reload, drop."""
-        self._execute(job, [a for a in job["actions"] if a in LIFECYCLE])
+        lifecycle = []
+        for action in job["actions"]:
+            if action in LIFECYCLE and action not in lifecycle:
+                lifecycle.append(action)
+        if "reload" in lifecycle and set(lifecycle) & {"restart", "start", "stop"}:
+            lifecycle.remove("reload")  # a (re)start reads the new files anyway
+        self._execute(job, lifecycle)
         return self._result(job)
 
     def _execute(self, job: dict, actions: list[str]) -> None:
         cluster, current, port = job["cluster"], job["current"], job["port"]
         for action in actions:
+            if action == "settings":
+                job["changed"] = True
+                if not self.check_mode:
+                    cluster.write_settings(_settings.render(job["item"]["settings"]))
+                continue
             if action == "auth_files":
                 if cluster.write_auth_files(self.check_mode):
                     job["changed"] = True
@@ -163,13 +200,16 @@ class InstanceManager:
             "log_file": facts.get("log_file") or getattr(cluster, "log_file", None) or
             "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name),
             "layout": self.layout,
-            "diff": {"before": {"state": before, "port": facts.get("port")},
-                     "after": {"state": after, "port": port if after != "absent" else None},
+            "settings_changed": job["settings_changed"], "restart_required": job["restart_required"],
+            "diff": {"before": dict({"state": before, "port": facts.get("port")},
+                                    **({"settings": job["settings_diff"][0]} if job.get("settings_diff") else {})),
+                     "after": dict({"state": after, "port": port if after != "absent" else None},
+                                   **({"settings": job["settings_diff"][1]} if job.get("settings_diff") else {})),
                      "before_header": "instance %s" % cluster.name, "after_header": "instance %s" % cluster.name},
         }
 
     def run(self) -> dict:
-        items = batch_items(self.params, ["name", "version", "port"])
+        items = batch_items(self.params, ["name", "version", "port", "settings"])
         # Two phases: while postgresql-common creates a cluster, its half-written configuration
         # makes pg_ctlcluster fail for *other* clusters ("Invalid data directory for cluster"),
         # so every creation finishes before any instance starts.

@@ -10,7 +10,8 @@ import os
 import re
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports, _tuning
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 DATA_ROOT = "/var/lib/postgresql"
 
@@ -130,6 +131,36 @@ def resolve_runtime(wanted: str, docker_host: Optional[str], instances: list[dic
     return "docker" if docker_answers(docker_host) else "native"
 
 
+def host_memory(meminfo: str = "/proc/meminfo") -> int:
+    with open(meminfo) as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    raise DarevelError("host: no MemTotal in %s; fix: set postgres_tuning_memory_mb" % meminfo)
+
+
+def host_cpus() -> float:
+    try:
+        return float(len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return float(os.cpu_count() or 1)
+
+
+def tune(instances: list[dict], tuning: dict, runtime: str) -> dict:
+    """Plan the settings of every instance on the host from one shared budget; each instance's
+    settings become the plan's (its pinned ones included). Raises DarevelError when it cannot fit."""
+    memory = int(tuning.get("memory_mb") or 0) * 1024 * 1024 or host_memory()
+    cpus = float(tuning.get("cpus") or 0) or host_cpus()
+    reserve = int(tuning.get("reserve_mb") or 0) * 1024 * 1024 or None
+    host_plan = _tuning.plan(memory, cpus, instances, reserve, runtime)
+    for instance in instances:
+        planned = host_plan["instances"][instance["name"]]
+        instance["settings"] = planned["settings"]
+        instance["tuning"] = {"share": planned["share"], "committed": planned["committed"],
+                              "restart": planned["restart"], "profile": planned["profile"]}
+    return host_plan
+
+
 def run(params: dict) -> dict:
     instances, problems = _catalogue.validate(params["instances"], params["enabled"], params["default_version"])
     if params.get("only") not in (None, "", []):
@@ -139,11 +170,17 @@ def run(params: dict) -> dict:
             name, ", ".join(known)) for name in only if name not in known]
         instances = [i for i in instances if i["name"] in only]
     docker = params.get("docker") or {}
+    runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
+    host_plan = None
+    if not problems and (params.get("tuning") or {}).get("enabled"):
+        try:
+            host_plan = tune(instances, params["tuning"], runtime)
+        except DarevelError as exc:
+            problems.append("host: %s" % exc.msg)
     for instance in instances:
         instance["docker"] = _container.spec(
             instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
             docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
-    runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
     if runtime == "docker" and not docker_answers(docker.get("host")):
         problems.append("host: postgres_runtime is docker but no Docker engine answers%s; fix: start Docker "
                         "(Docker Desktop, or dockerd) or set postgres_runtime to native" % (
@@ -158,6 +195,6 @@ def run(params: dict) -> dict:
         has_docker = True
     except ImportError:
         has_docker = False
-    return {"runtime": runtime, "python_has_docker": has_docker, "instances": instances, "problems": problems,
+    return {"runtime": runtime, "python_has_docker": has_docker, "tuning": host_plan, "instances": instances, "problems": problems,
             "installed_versions": installed_versions(),
             "versions_needed": sorted({i["version"] for i in instances})}

@@ -46,6 +46,19 @@ options:
       port:
         description: TCP port.
         type: int
+      settings:
+        description: PostgreSQL settings of the instance; see O(settings).
+        type: dict
+  settings:
+    description:
+      - PostgreSQL settings of the instance, written to C(conf.d/50-darevel-settings.conf) of the
+        instance (a file rather than C(ALTER SYSTEM) - written atomically without a connection, so
+        a new instance starts with them and check mode needs no server; readable and diffable).
+      - When the file changes, a running instance is reloaded, or restarted when a changed setting
+        only takes effect at server start; only that instance. C(settings_changed) and
+        C(restart_required) say which.
+      - Omitted, the file is left as it is.
+    type: dict
   state:
     description:
       - V(present) creates the instance if needed and leaves it running or stopped as it is.
@@ -150,6 +163,16 @@ socket_dir:
   returned: when O(name) is given
   type: str
   sample: /var/run/postgresql
+settings_changed:
+  description: Settings whose value changed in the settings file.
+  returned: when O(name) is given
+  type: list
+  elements: str
+restart_required:
+  description: Of those, the ones that only take effect after a restart (the instance was restarted).
+  returned: when O(name) is given
+  type: list
+  elements: str
 layout:
   description: V(debian) or V(generic).
   returned: when O(name) is given
@@ -200,7 +223,7 @@ def main() -> None:
             "data_checksums": {"type": "bool", "default": True},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
-        }),
+        }, {"settings": {"type": "dict"}}),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],
         supports_check_mode=True,

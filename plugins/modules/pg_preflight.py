@@ -72,6 +72,32 @@ options:
       resources:
         description: Memory and CPU limits and reservations (the instance's C(resources) win).
         type: dict
+  tuning:
+    description:
+      - The multi-instance tuner. With O(tuning.enabled), the host's memory and CPUs (or the
+        containers' limits on the docker runtime) less an OS reserve are split across the enabled
+        instances by weight, and each instance's settings are planned from its share; pinned
+        C(settings) of the catalogue win and are counted. Each planned instance's C(settings) is
+        the result, and C(tuning) returns the plan with host totals. A budget too small for the
+        instances is a problem naming the memory needed.
+    type: dict
+    suboptions:
+      enabled:
+        description: Plan the settings.
+        type: bool
+        default: true
+      memory_mb:
+        description: Host memory to plan for; V(0) reads it from the host.
+        type: int
+        default: 0
+      cpus:
+        description: CPUs to plan for; V(0) reads them from the host.
+        type: float
+        default: 0
+      reserve_mb:
+        description: Memory kept for the OS; V(0) lets the planner choose (an eighth of the memory, 512 MiB to 8 GiB).
+        type: int
+        default: 0
   runtime:
     description:
       - V(native) (systemd services), V(docker) (containers), or V(auto). V(auto) keeps V(native)
@@ -107,6 +133,10 @@ runtime:
   returned: always
   type: str
   sample: native
+tuning:
+  description: The tuning plan (host totals and each instance's share and settings), or null when disabled.
+  returned: always
+  type: dict
 python_has_docker:
   description: Whether the target's Python can import the Docker SDK.
   returned: always
@@ -148,6 +178,12 @@ def main() -> None:
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
             "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
+            "tuning": {"type": "dict", "options": {
+                "enabled": {"type": "bool", "default": True},
+                "memory_mb": {"type": "int", "default": 0},
+                "cpus": {"type": "float", "default": 0},
+                "reserve_mb": {"type": "int", "default": 0},
+            }},
             "docker": {"type": "dict", "options": {
                 "host": {"type": "str"},
                 "image": {"type": "str", "default": "postgres:{version}"},

@@ -16,7 +16,7 @@ assert not _PROBLEMS
 
 def test_filters_registered():
     assert set(catalogue.FilterModule().filters()) == {"instance_items", "database_items", "container_items",
-                                                       "status_rows", "status_table"}
+                                                       "status_rows", "status_table", "tuning_table"}
 
 
 def test_instance_items():
@@ -110,3 +110,17 @@ def test_database_items_name_the_container_on_the_docker_runtime():
              "docker": {"name": "darevel-postgres-chat"}}]
     assert "container" not in catalogue.database_items(plan, ["pw"], "/e")[0]
     assert catalogue.database_items(plan, ["pw"], "/e", runtime="docker")[0]["container"] == "darevel-postgres-chat"
+
+
+def test_tuning_table_shows_each_instance_and_the_host_totals():
+    mib = 1024 * 1024
+    plan = {"host": {"memory": 4096 * mib, "cpus": 2, "reserve": 512 * mib, "budget": 3584 * mib,
+                     "committed": 3000 * mib, "fits": True},
+            "instances": {"chat": {"share": {"memory": 597 * mib, "cpus": 0.333},
+                                   "settings": {"shared_buffers": "149MB", "work_mem": "953kB"}}}}
+    text = catalogue.tuning_table(plan, [{"name": "chat", "restart_required": ["shared_buffers"]}])
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["instance", "memory", "cpus", "shared_buffers"]
+    assert lines[2].startswith("chat") and "597 MiB" in lines[2] and "149MB" in lines[2]
+    assert lines[2].endswith("shared_buffers")
+    assert lines[-1] == ("host: 4096 MiB, 2 CPUs; OS reserve 512 MiB; budget 3584 MiB; committed 3000 MiB (fits)")

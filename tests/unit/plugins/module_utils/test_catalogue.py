@@ -328,8 +328,28 @@ def test_defaults_filled():
         "name": "wiki", "port": 5440, "database": "darevel_wiki", "owner": "darevel_wiki_owner",
         "container": "darevel-postgres-wiki", "volume": "darevel-postgres-wiki-data", "purpose": "",
         "used_by": "", "backend_ports": "N/A", "compose_file": "apps/wiki/backend/postgres-compose.yml",
-        "version": 16,
+        "version": 16, "profile": "mixed", "storage": "ssd",
     }]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("profile", "oltpp", "profile 'oltpp' is not one of web, oltp, dw, mixed, desktop; fix: did you mean 'oltp'?"),
+    ("storage", "nvme", "storage 'nvme' is not one of ssd, hdd, san"),
+    ("weight", 0, "weight 0 must be positive"),
+    ("weight", "heavy", "weight 'heavy' must be a number"),
+    ("max_connections", -5, "max_connections -5 must be positive"),
+])
+def test_tuning_fields_are_checked(key, value, expected):
+    plan, problems = _catalogue.validate([entry(**{key: value})])
+    assert plan == []
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_tuning_fields_accepted():
+    plan, problems = _catalogue.validate([entry(profile="oltp", weight=2.5, max_connections=300, storage="hdd")])
+    assert problems == []
+    assert (plan[0]["profile"], plan[0]["weight"], plan[0]["max_connections"], plan[0]["storage"]) == \
+        ("oltp", 2.5, 300, "hdd")
 
 
 @pytest.mark.parametrize("given, expected", [({}, 15), ({"version": 17}, 17), ({"version": "13"}, 13)])
