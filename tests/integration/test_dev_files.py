@@ -292,7 +292,9 @@ def test_owner_logs_in_over_tcp(dev, started, app):
     assert wait_healthy(entry["container"]) == "healthy"
     with connect(dev, entry) as conn, conn.cursor() as cur:
         cur.execute("SELECT current_user, current_database(), current_setting('shared_buffers')")
-        assert cur.fetchone() == ("%s_owner" % entry["database"], entry["database"], "256MB")
+        command = dev["plan"][entry["name"]]["docker"]["command"]
+        shared_buffers = [arg.split("=", 1)[1] for arg in command if arg.startswith("shared_buffers=")]
+        assert cur.fetchone() == ("%s_owner" % entry["database"], entry["database"], shared_buffers[0])
         cur.execute("CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('before stop-all')")
     conn.close()
 
