@@ -13,6 +13,8 @@ NAMES=(infra chat slides suite mail sheet)
 BIN=${VENV:-.venv}/bin
 WORK=$(mktemp -d /tmp/darevel-bench.XXXXXX)
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 drop_all() {
   local prefix
@@ -22,8 +24,6 @@ drop_all() {
   done
 }
 trap 'drop_all; rm -rf "$WORK"' EXIT
-
-now() { date +%s.%N; }
 
 floor_once() {
   # Create all six in parallel, then start all six in parallel: postgresql-common cannot start
@@ -63,32 +63,6 @@ catalogue() {
   echo "postgres_reports_dir: $WORK/reports"
 }
 
-converge_once() {
-  local start
-  start=$(now)
-  "$BIN/ansible-playbook" playbooks/site.yml -e "@$WORK/vars.yml" >"$WORK/last.log" 2>&1 || {
-    cat "$WORK/last.log" >&2; exit 1; }
-  grep -q "changed=$1" "$WORK/last.log" || [ "$1" = any ] || {
-    echo "expected changed=$1" >&2; tail -5 "$WORK/last.log" >&2; exit 1; }
-  echo "$(now) - $start" | bc
-}
-
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 catalogue >"$WORK/vars.yml"
-drop_all
-floors=() colds=() noops=()
-for round in $(seq "$ROUNDS"); do
-  floor=$(floor_once) || exit 1
-  floors+=("$floor"); drop_all
-  rm -rf "$WORK/credentials" "$WORK/env"
-  colds+=("$(converge_once any)")
-  noops+=("$(converge_once 0)")
-  drop_all
-  echo "round $round: floor ${floors[-1]} s, cold ${colds[-1]} s, no-op ${noops[-1]} s" >&2
-done
-f=$(median "${floors[@]}"); c=$(median "${colds[@]}"); n=$(median "${noops[@]}")
-printf '| measure (median of %d) | seconds | x floor | target |\n|---|---|---|---|\n' "$ROUNDS"
-printf '| shell floor: 6 x pg_createcluster + start + pg_isready, in parallel | %.2f | 1.00 | |\n' "$f"
-printf '| cold converge, site.yml, 6 instances | %.2f | %.2f | <= 2.00 |\n' "$c" "$(echo "$c / $f" | bc -l)"
-printf '| no-op rerun, site.yml (changed=0) | %.2f | %.2f | <= 1.00 |\n' "$n" "$(echo "$n / $f" | bc -l)"
+cleanup() { drop_all; }
+run_rounds "shell floor: 6 x pg_createcluster + start + pg_isready, in parallel" "cold converge, site.yml, 6 instances"

@@ -13,6 +13,8 @@ BIN=${VENV:-.venv}/bin
 IMAGE=${BENCH_IMAGE:-darevel-test/postgres:15}
 WORK=$(mktemp -d /tmp/darevel-bench-docker.XXXXXX)
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 cleanup() {
   local ids
@@ -22,8 +24,6 @@ cleanup() {
   [ ${#ids[@]} -eq 0 ] || docker volume rm "${ids[@]}" >/dev/null
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
-
-now() { date +%s.%N; }
 
 floor_once() {
   local i=0 pids=() start failed=0 took
@@ -59,33 +59,6 @@ catalogue() {
   echo "postgres_reports_dir: $WORK/reports"
 }
 
-converge_once() {
-  local start
-  start=$(now)
-  "$BIN/ansible-playbook" playbooks/site.yml -e "@$WORK/vars.yml" >"$WORK/last.log" 2>&1 || {
-    cat "$WORK/last.log" >&2; exit 1; }
-  grep -q "changed=$1" "$WORK/last.log" || [ "$1" = any ] || {
-    echo "expected changed=$1" >&2; tail -5 "$WORK/last.log" >&2; exit 1; }
-  echo "$(now) - $start" | bc
-}
-
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 tests/images/build-postgres.sh 15 >/dev/null
 catalogue >"$WORK/vars.yml"
-cleanup
-floors=() colds=() noops=()
-for round in $(seq "$ROUNDS"); do
-  floor=$(floor_once) || exit 1
-  floors+=("$floor"); cleanup
-  rm -rf "$WORK/credentials" "$WORK/env"
-  colds+=("$(converge_once any)")
-  noops+=("$(converge_once 0)")
-  cleanup
-  echo "round $round: floor ${floors[-1]} s, cold ${colds[-1]} s, no-op ${noops[-1]} s" >&2
-done
-f=$(median "${floors[@]}"); c=$(median "${colds[@]}"); n=$(median "${noops[@]}")
-printf '| measure (median of %d) | seconds | x floor | target |\n|---|---|---|---|\n' "$ROUNDS"
-printf '| shell floor: 6 x docker run in parallel + pg_isready | %.2f | 1.00 | |\n' "$f"
-printf '| cold converge, site.yml, docker runtime, 6 containers | %.2f | %.2f | <= 2.00 |\n' "$c" "$(echo "$c / $f" | bc -l)"
-printf '| no-op rerun, site.yml (changed=0) | %.2f | %.2f | <= 1.00 |\n' "$n" "$(echo "$n / $f" | bc -l)"
+run_rounds "shell floor: 6 x docker run in parallel + pg_isready" "cold converge, site.yml, docker runtime, 6 containers"

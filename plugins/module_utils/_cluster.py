@@ -169,26 +169,32 @@ class DebianCluster:
         _write_as_owner(self.settings_path(), content, self.config_dir, 0o644)
 
     def write_auth_files(self, check_mode: bool) -> bool:
-        """Write pg_hba.conf and pg_ident.conf when they differ; True when something changed."""
-        changed = False
-        for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):
-            path = os.path.join(self.config_dir, filename)
-            try:
-                with open(path) as handle:
-                    if handle.read() == content:
-                        continue
-            except OSError:
-                pass
-            changed = True
-            if not check_mode:
-                _write_as_owner(path, content, self.config_dir)
-        return changed
+        return write_auth_files(self.config_dir, lambda path, content: _write_as_owner(path, content, self.config_dir),
+                                check_mode)
 
     def systemd_enabled(self) -> bool:
         if not self.systemd:
             return True
         rc, _out, _err = self.runner.run(["systemctl", "is-enabled", "--quiet", self.unit], check_rc=False)
         return rc == 0
+
+
+def write_auth_files(directory: str, write, check_mode: bool) -> bool:
+    """Write pg_hba.conf and pg_ident.conf in `directory` with `write(path, content)` when they
+    differ; True when something changed (or would, in check mode)."""
+    changed = False
+    for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):
+        path = os.path.join(directory, filename)
+        try:
+            with open(path) as handle:
+                if handle.read() == content:
+                    continue
+        except OSError:
+            pass
+        changed = True
+        if not check_mode:
+            write(path, content)
+    return changed
 
 
 def _write_as_owner(path: str, content: str, directory: str, mode: int = 0o640) -> None:

@@ -16,7 +16,7 @@ import pwd
 import shutil
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import SOCKET_DIR, render_hba, render_ident
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import SOCKET_DIR, write_auth_files
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 REGISTRY_DIR = "/etc/darevel/postgres/instances"
@@ -303,20 +303,10 @@ class GenericCluster:
         _write(self.settings_path(), content, 0o600, uid, gid)
 
     def write_auth_files(self, check_mode: bool) -> bool:
-        changed = False
-        for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):
-            path = os.path.join(self.data_dir, filename)
-            try:
-                with open(path) as handle:
-                    if handle.read() == content:
-                        continue
-            except OSError:
-                pass
-            changed = True
-            if not check_mode:
-                uid, gid = self._postgres_ids()
-                _write(path, content, 0o600, uid, gid)
-        return changed
+        def write(path: str, content: str) -> None:
+            uid, gid = self._postgres_ids()
+            _write(path, content, 0o600, uid, gid)
+        return write_auth_files(self.data_dir, write, check_mode)
 
     def systemd_enabled(self) -> bool:
         if not self.systemd:
