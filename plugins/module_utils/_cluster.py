@@ -151,6 +151,10 @@ class DebianCluster:
         """Do one planned action; return the commands it ran (or would run)."""
         argvs = self.argv_for(action, port, locale, checksums)
         if not check_mode:
+            if action == "drop" and os.path.exists(self.settings_path()):
+                # pg_dropcluster keeps a configuration directory holding files it did not create,
+                # and a later pg_createcluster of the same name then refuses to run.
+                os.unlink(self.settings_path())
             if action in ("enable", "disable"):
                 self.write_start_conf("auto" if action == "enable" else "manual")
             for argv in argvs:
