@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the converge benchmarks (sourced): rounds of floor / cold converge / no-op rerun,
 # medians and the Markdown table. The caller defines floor_once, cleanup, BIN, WORK and ROUNDS,
 # and writes the scratch catalogue to $WORK/vars.yml.

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import sys
@@ -134,7 +135,7 @@ def report(work: str, memory_mb: int, cpus: float, version: int) -> None:
         extra = [r for r in rounds if r[0] == config]
         pss = [float(r[2]) for r in extra if r[2] not in ("", "0")]
         steady = [(float(r[3]), float(r[4])) for r in extra if r[3] != "-"]
-        lat_ok = [x for x in lats if x == x]
+        lat_ok = [x for x in lats if not math.isnan(x)]
         out.append("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %d vs %d | %s | %s | %s |" % (
             LABELS[config], host_tps[config], min(sums), max(sums),
             "%.2f" % median(lat_ok) if lat_ok else "-",

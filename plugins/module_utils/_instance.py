@@ -18,7 +18,6 @@ from ansible_collections.darevel.postgres.plugins.module_utils import _settings
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
 DATA_ROOT = "/var/lib/postgresql"
-LAYOUTS = ("auto", "debian", "generic")
 
 
 def existing(module, runner, layout: str) -> dict:
