@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 from typing import Optional
@@ -161,18 +162,24 @@ def tune(instances: list[dict], tuning: dict, runtime: str) -> dict:
     return host_plan
 
 
+def only_these(instances: list[dict], only) -> tuple[list[dict], list[str]]:
+    """The instances named by `apps` (-e apps=slides,mail), and a problem per unknown name."""
+    if only in (None, "", []):
+        return instances, []
+    wanted = _catalogue.enabled_names(only, instances)
+    known = [i["name"] for i in instances]
+    problems = ["apps: %r is not an instance enabled on this host; fix: use one of %s" % (
+        name, ", ".join(known)) for name in wanted if name not in known]
+    return [i for i in instances if i["name"] in wanted], problems
+
+
 def run(params: dict) -> dict:
     instances, problems = _catalogue.validate(params["instances"], params["enabled"], params["default_version"])
-    if params.get("only") not in (None, "", []):
-        only = _catalogue.enabled_names(params["only"], instances)
-        known = [i["name"] for i in instances]
-        problems += ["apps: %r is not an instance enabled on this host; fix: use one of %s" % (
-            name, ", ".join(known)) for name in only if name not in known]
-        instances = [i for i in instances if i["name"] in only]
     docker = params.get("docker") or {}
     runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
     host_plan = None
     if not problems and (params.get("tuning") or {}).get("enabled"):
+        # Every instance enabled on the host shares the budget, also when `apps` names only some.
         try:
             host_plan = tune(instances, params["tuning"], runtime)
         except DarevelError as exc:
@@ -181,6 +188,8 @@ def run(params: dict) -> dict:
         instance["docker"] = _container.spec(
             instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
             docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
+    instances, unknown = only_these(instances, params.get("only"))
+    problems += unknown
     if runtime == "docker" and not docker_answers(docker.get("host")):
         problems.append("host: postgres_runtime is docker but no Docker engine answers%s; fix: start Docker "
                         "(Docker Desktop, or dockerd) or set postgres_runtime to native" % (
@@ -190,11 +199,7 @@ def run(params: dict) -> dict:
         problems += port_problems(instances, runtime=runtime, published=published)
     if not problems and runtime == "native":
         problems += disk_problems(instances, params["min_free_mb"])
-    try:
-        import docker  # noqa: F401  pylint: disable=unused-import
-        has_docker = True
-    except ImportError:
-        has_docker = False
-    return {"runtime": runtime, "python_has_docker": has_docker, "tuning": host_plan, "instances": instances, "problems": problems,
+    return {"runtime": runtime, "python_has_docker": importlib.util.find_spec("docker") is not None,
+            "tuning": host_plan, "instances": instances, "problems": problems,
             "installed_versions": installed_versions(),
             "versions_needed": sorted({i["version"] for i in instances})}

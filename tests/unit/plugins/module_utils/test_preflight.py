@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _preflight
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _preflight
 
 CHAT15 = {"name": "chat", "version": 15, "port": 5434}
 PG_ARGV = "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat " \
@@ -98,3 +100,24 @@ def test_installed_versions_missing_root(tmp_path):
 def test_own_markers():
     assert _preflight.own_markers(CHAT15) == {"/etc/postgresql/15/chat/postgresql.conf",
                                               "/var/lib/postgresql/15/chat"}
+
+
+def test_apps_restrict_the_plan_but_the_budget_is_shared_by_every_enabled_instance():
+    params = {"instances": copy.deepcopy(_catalogue.SEED), "enabled": "all", "default_version": 15,
+              "only": "chat", "check_ports": False, "min_free_mb": 0, "runtime": "native", "docker": {},
+              "tuning": {"enabled": True, "memory_mb": 4096, "cpus": 2, "reserve_mb": 0}}
+    alone = dict(params, instances=[e for e in copy.deepcopy(_catalogue.SEED) if e["name"] == "chat"], only=None)
+    result, single = _preflight.run(params), _preflight.run(alone)
+    assert result["problems"] == [] and [i["name"] for i in result["instances"]] == ["chat"]
+    assert len(result["tuning"]["instances"]) == 6
+    # chat's share is a sixth of the budget, not the whole of it as when it is the only instance.
+    assert result["instances"][0]["settings"]["shared_buffers"] != single["instances"][0]["settings"]["shared_buffers"]
+    assert result["instances"][0]["tuning"]["share"]["memory"] * 6 <= result["tuning"]["host"]["budget"]
+
+
+def test_unknown_apps_are_problems():
+    params = {"instances": copy.deepcopy(_catalogue.SEED), "enabled": "all", "default_version": 15,
+              "only": "chat,chta", "check_ports": False, "min_free_mb": 0, "runtime": "native", "docker": {},
+              "tuning": {"enabled": False}}
+    result = _preflight.run(params)
+    assert any("apps: 'chta' is not an instance enabled on this host" in p for p in result["problems"])
