@@ -8,10 +8,12 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
-def instance_items(plan: list) -> list:
-    """Arguments of darevel.postgres.pg_instance for each planned instance."""
+def instance_items(plan: list, settings: bool = True) -> list:
+    """Arguments of darevel.postgres.pg_instance for each planned instance; settings=False leaves
+    the settings file alone (a plain restart)."""
     return [dict({"name": i["name"], "version": i["version"], "port": i["port"]},
-                 **({"settings": i["settings"]} if i.get("settings") is not None else {})) for i in plan]
+                 **({"settings": i["settings"]} if settings and i.get("settings") is not None else {}))
+            for i in plan]
 
 
 def env_file(instance: dict, env_dir: str) -> str:
@@ -38,29 +40,79 @@ def container_items(plan: list) -> list:
     return [{"name": i["name"], "version": i["version"], "spec": i["docker"]} for i in plan]
 
 
-def status_rows(plan: list, info: list, env_dir: str) -> list:
-    """One row per planned instance: what runs, where, and how to connect."""
+LIVE_KEYS = ("accepting", "server_version", "started_at", "uptime_seconds", "connections", "max_connections",
+             "database_size_bytes", "pending_restart", "health", "container", "problem")
+
+
+def status_rows(plan: list, info: list, env_dir: str, runtime: str | None = None) -> list:
+    """One row per planned instance: what runs, where, how it is doing and how to connect."""
     found = {(i["version"], i["name"]): i for i in info}
     rows = []
     for inst in plan:
         facts = found.get((inst["version"], inst["name"]), {})
-        rows.append({
+        row = {
             "name": inst["name"], "port": inst["port"], "database": inst["database"], "user": inst["owner"],
             "version": inst["version"], "state": facts.get("status", "absent"),
+            "runtime": facts.get("runtime") or runtime,
             "size_bytes": facts.get("size_bytes"), "data_dir": facts.get("data_dir"),
             "env_file": env_file(inst, env_dir),
             "connect": "psql -h 127.0.0.1 -p %d -U %s -d %s" % (inst["port"], inst["owner"], inst["database"]),
-        })
+        }
+        row.update({key: facts.get(key) for key in LIVE_KEYS})
+        row["pending_restart"] = facts.get("pending_restart") or []
+        if row["state"] == "absent" and row["problem"] is None:
+            row["accepting"] = False
+        rows.append(row)
     return rows
 
 
+def _yes_no(value) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def _size(size) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
+        value /= 1024
+    return "-"  # pragma: no cover
+
+
+def _uptime(seconds) -> str:
+    if seconds is None:
+        return "-"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return "%dd %dh" % (days, hours)
+    if hours:
+        return "%dh %dm" % (hours, minutes)
+    return "%dm %ds" % (minutes, secs) if minutes else "%ds" % secs
+
+
+STATUS_COLUMNS = ("name", "port", "state", "accepting", "version", "uptime", "connections", "size",
+                  "pending restart", "health")
+
+
+def status_cells(row: dict) -> list:
+    conns = "-" if row.get("connections") is None else "%s/%s" % (row["connections"], row.get("max_connections"))
+    return [str(row.get("name", "")), str(row.get("port", "")), str(row.get("state", "")),
+            _yes_no(row.get("accepting")), str(row.get("server_version") or row.get("version") or "-"),
+            _uptime(row.get("uptime_seconds")), conns, _size(row.get("database_size_bytes")),
+            ", ".join(row.get("pending_restart") or []) or "-", str(row.get("health") or "-")]
+
+
 def status_table(rows: list) -> str:
-    """A plain-text table of status rows."""
-    columns = ["name", "port", "database", "user", "state", "connect"]
-    cells = [columns] + [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    """A plain-text table of status rows; the problems, one line each, below it."""
+    cells = [list(STATUS_COLUMNS)] + [status_cells(r) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(STATUS_COLUMNS))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    lines += ["%s: %s" % (r["name"], r["problem"]) for r in rows if r.get("problem")]
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
-from ansible_collections.darevel.postgres.plugins.module_utils import _settings
+from ansible_collections.darevel.postgres.plugins.module_utils import _ports, _settings, _status
+from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
 DATA_ROOT = "/var/lib/postgresql"
@@ -169,7 +170,12 @@ class InstanceManager:
                         job["actions"].append("reload")
                 continue
             job["changed"] = True
-            job["commands"] += self._run(cluster, action, port)
+            try:
+                job["commands"] += self._run(cluster, action, port)
+            except DarevelError as exc:
+                if action not in ("start", "restart") or self.check_mode:
+                    raise
+                raise DarevelError(exc.msg + start_failure(log_file(cluster, current), port, job["item"]))
 
     def _run(self, cluster, action: str, port: int) -> list[list[str]]:
         return cluster.perform(action, port, self.params["locale"], self.params["data_checksums"], self.check_mode)
@@ -196,8 +202,7 @@ class InstanceManager:
             "commands": [" ".join(argv) for argv in commands],
             "data_dir": data_dir if after != "absent" else None,
             "config_dir": cluster.config_dir, "socket_dir": SOCKET_DIR, "unit": cluster.unit,
-            "log_file": facts.get("log_file") or getattr(cluster, "log_file", None) or
-            "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name),
+            "log_file": log_file(cluster, facts),
             "layout": self.layout,
             "settings_changed": job["settings_changed"], "restart_required": job["restart_required"],
             "diff": {"before": dict({"state": before, "port": facts.get("port")},
@@ -218,6 +223,27 @@ class InstanceManager:
         by_name = {r["name"]: r for r in results}
         ordered = [by_name.get(job["name"], job) if "cluster" in job else job for job in jobs]
         return {"results": ordered, "errors": errors + more}
+
+
+def log_file(cluster, facts: Optional[dict]) -> str:
+    """The instance's server log: pg_lsclusters' answer, the generic layout's file, or Debian's default."""
+    return (facts or {}).get("log_file") or getattr(cluster, "log_file", None) or \
+        "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name)
+
+
+def start_failure(path: str, port: int, item: dict, lines: int = 15) -> str:
+    """What to add to a failed start's message: the likely cause and the log's last lines."""
+    last = _status.tail(path, lines)
+    holder = None
+    cause = _status.log_cause(last, port)
+    if cause and cause.startswith("port "):
+        instance = {"name": item["name"], "version": item["version"], "port": port}
+        holders = _ports.holder_of(port)
+        if holders is not None and not is_own(holders, instance):
+            holder = _ports.describe(holders)
+        cause = _status.log_cause(last, port, holder)
+    text = "\nlikely cause: %s" % (cause or "not recognised; read the log lines below")
+    return text + "\nlast lines of %s:\n%s" % (path, "\n".join(last) if last else "(empty or unreadable)")
 
 
 def data_size(path: str) -> int:

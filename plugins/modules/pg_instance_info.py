@@ -8,11 +8,15 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: pg_instance_info
-short_description: List the native PostgreSQL instances on a host
+short_description: List the PostgreSQL instances on a host, with their live status
 version_added: 0.1.0
 description:
-  - Every postgresql-common cluster on the host with its status, port, data directory, size, log
-    file and systemd unit. Read-only.
+  - Every instance on the host (native clusters, or the collection's containers) with its status,
+    port, data directory, size, log file and systemd unit. Read-only.
+  - With O(probe=true) each running instance is also asked, all of them concurrently, whether it
+    accepts connections, its version, uptime, connections in use, the size of its database and the
+    settings waiting for a restart; a problem (refused connection, port held by something else) is
+    explained in RV(instances[].problem).
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
@@ -41,6 +45,25 @@ options:
     description: Compute the size of each data directory (walks the directory).
     type: bool
     default: true
+  probe:
+    description:
+      - Connect to each running instance (native - as C(postgres) over the Unix socket, then over TCP
+        on 127.0.0.1 without a password to check that a client gets as far as authentication;
+        docker - C(pg_isready) and C(psql) inside the container).
+    type: bool
+    default: false
+  databases:
+    description: Instance name to the database whose size is reported with O(probe=true).
+    type: dict
+    default: {}
+  log_lines:
+    description: Return the last lines of each instance's server log (native - its log file; docker - the container's log).
+    type: int
+    default: 0
+  workers:
+    description: Instances read at the same time.
+    type: int
+    default: 6
 attributes:
   check_mode:
     support: full
@@ -54,6 +77,20 @@ EXAMPLES = r"""
 - name: Every instance on the host
   darevel.postgres.pg_instance_info:
   register: info
+
+- name: Live status of chat and mail, and the size of their databases
+  darevel.postgres.pg_instance_info:
+    names: [chat, mail]
+    probe: true
+    databases: {chat: darevel_chat, mail: darevel_mail}
+  register: info
+
+- name: The last 100 lines of slides' log
+  darevel.postgres.pg_instance_info:
+    names: [slides]
+    size: false
+    log_lines: 100
+  register: logs
 """
 
 RETURN = r"""
@@ -96,13 +133,53 @@ instances:
     health:
       description: Container health (docker runtime).
       type: str
+    runtime:
+      description: V(native) or V(docker).
+      type: str
+    accepting:
+      description: Accepts connections (O(probe=true); null when not probed).
+      type: bool
+    server_version:
+      description: The server's version, for example C(15.14) (O(probe=true)).
+      type: str
+    started_at:
+      description: When the postmaster started (O(probe=true)).
+      type: str
+    uptime_seconds:
+      description: Seconds since the postmaster started (O(probe=true)).
+      type: int
+    connections:
+      description: Client connections in use, the probe's own excluded (O(probe=true)).
+      type: int
+    max_connections:
+      description: The max_connections setting (O(probe=true)).
+      type: int
+    database_size_bytes:
+      description: pg_database_size of the instance's database from O(databases) (O(probe=true)).
+      type: int
+    pending_restart:
+      description: Settings changed in the configuration that wait for a restart (O(probe=true)).
+      type: list
+      elements: str
+    problem:
+      description: What is wrong and why, when something is (refused connection, port held by another process).
+      type: str
+    log:
+      description: The last O(log_lines) lines of the server log.
+      type: list
+      elements: str
 """
+
+import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.darevel.postgres.plugins.module_utils import _status
+from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client, instances_info
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
+from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
 
 
 def main() -> None:
@@ -113,6 +190,10 @@ def main() -> None:
             "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
             "docker_host": {"type": "str"},
             "size": {"type": "bool", "default": True},
+            "probe": {"type": "bool", "default": False},
+            "databases": {"type": "dict", "default": {}},
+            "log_lines": {"type": "int", "default": 0},
+            "workers": {"type": "int", "default": 6},
         },
         supports_check_mode=True,
     )
@@ -124,26 +205,68 @@ def main() -> None:
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)
     names = module.params["names"]
-    instances = []
-    for (version, name), facts in sorted(found.items()):
-        if names is not None and name not in names:
-            continue
-        size = data_size(facts["data_dir"]) if module.params["size"] else None
-        unit = manager.cluster(version, name).unit
-        instances.append(dict(facts, size_bytes=size, unit=unit))
+    items = [dict(facts, unit=manager.cluster(version, name).unit, runtime="native")
+             for (version, name), facts in sorted(found.items()) if names is None or name in names]
+    instances, errors = run_all(items, lambda facts: native_job(module, facts), module.params["workers"])
+    if errors:
+        module.fail_json(msg="; ".join(errors), instances=instances)
     module.exit_json(changed=False, instances=instances)
+
+
+def native_job(module, facts: dict) -> dict:
+    """Everything asked about one native instance; instances are read concurrently."""
+    params = module.params
+    out = dict(facts, size_bytes=data_size(facts["data_dir"]) if params["size"] else None)
+    if params["probe"]:
+        out.update(_status.probe_native(facts, params["databases"].get(facts["name"]),
+                                        own=functools.partial(own_holders, facts)))
+    if params["log_lines"] > 0:
+        out["log"] = _status.tail(facts.get("log_file"), params["log_lines"])
+    return out
+
+
+def own_holders(facts: dict, holders: list) -> bool:
+    return is_own(holders, facts)
 
 
 def docker_instances(module) -> list:
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"))
+    params = module.params
     try:
-        found = instances_info(client(module.params["docker_host"]))
+        engine = client(params["docker_host"])
+        found = instances_info(engine)
+        published = None
+        if params["probe"]:
+            from ansible_collections.darevel.postgres.plugins.module_utils._docker import published_ports
+            published = published_ports(engine)
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)
-    names = module.params["names"]
-    return [dict(facts, size_bytes=None, unit=None) for key, facts in sorted(found.items())
-            if names is None or facts["name"] in names]
+    names = params["names"]
+    items = [dict(facts, size_bytes=None, unit=None, runtime="docker") for key, facts in sorted(found.items())
+             if names is None or facts["name"] in names]
+
+    def job(facts: dict) -> dict:
+        out = dict(facts)
+        if not params["probe"] and not params["log_lines"]:
+            return out
+        from docker.errors import DockerException
+        try:
+            container = engine.containers.get(facts["container"])
+            if params["probe"]:
+                out.update(_status.probe_docker(container, facts, params["databases"].get(facts["name"]), published))
+            if params["log_lines"] > 0:
+                text = container.logs(tail=params["log_lines"]).decode("utf-8", "replace")
+                out["log"] = _status.tail_text(text, params["log_lines"])
+        except DockerException as exc:
+            raise DarevelError("instance '%s': container %s: %s; fix: check it with `docker inspect %s`" % (
+                facts["name"], facts["container"], exc, facts["container"]))
+        return out
+
+    instances, errors = run_all(items, job, params["workers"])
+    if errors:
+        module.fail_json(msg="; ".join(errors), instances=instances)
+    return instances
 
 
 if __name__ == "__main__":

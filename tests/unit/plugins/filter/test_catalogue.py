@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -58,43 +59,84 @@ INFO = [{"version": 15, "name": "chat", "status": "started", "size_bytes": 80000
 
 
 def test_status_rows():
-    rows = catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")
+    rows = catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres", "native")
     assert rows[0] == {
         "name": "chat", "port": 5434, "database": "darevel_chat", "user": "darevel_chat_owner", "version": 15,
-        "state": "started", "size_bytes": 8000000, "data_dir": "/var/lib/postgresql/15/chat",
+        "state": "started", "runtime": "native", "size_bytes": 8000000, "data_dir": "/var/lib/postgresql/15/chat",
         "env_file": "/etc/darevel/postgres/chat.env",
         "connect": "psql -h 127.0.0.1 -p 5434 -U darevel_chat_owner -d darevel_chat",
+        "accepting": None, "server_version": None, "started_at": None, "uptime_seconds": None,
+        "connections": None, "max_connections": None, "database_size_bytes": None, "pending_restart": [],
+        "health": None, "container": None, "problem": None,
     }
-    # mail 15 is planned but only mail 16 exists: absent
-    assert rows[1]["state"] == "absent"
+    # mail 15 is planned but only mail 16 exists: absent, and so not accepting
+    assert rows[1]["state"] == "absent" and rows[1]["accepting"] is False
     assert rows[1]["size_bytes"] is None and rows[1]["data_dir"] is None
 
 
-def test_status_rows_nothing_installed():
-    assert [r["state"] for r in catalogue.status_rows(PLAN, [], "/e")] == ["absent", "absent"]
+LIVE = [{"version": 15, "name": "chat", "status": "started", "runtime": "docker", "accepting": True,
+         "server_version": "15.14", "uptime_seconds": 93784, "connections": 3, "max_connections": 100,
+         "database_size_bytes": 7 * 1024 * 1024 + 512 * 1024, "pending_restart": ["shared_buffers"],
+         "health": "healthy", "container": "darevel-postgres-chat"},
+        {"version": 15, "name": "mail", "status": "stopped", "runtime": "docker", "accepting": False,
+         "health": None, "problem": "down, and port 5437 is held by python3 (pid 7: python3 -m http.server)"}]
+
+
+def test_status_rows_live_fields():
+    rows = {r["name"]: r for r in catalogue.status_rows(PLAN, LIVE, "/e")}
+    assert rows["chat"]["runtime"] == "docker" and rows["chat"]["health"] == "healthy"
+    assert rows["chat"]["pending_restart"] == ["shared_buffers"]
+    assert rows["mail"]["problem"].startswith("down, and port 5437 is held by python3")
 
 
 def test_status_table():
     rows = catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")
     lines = catalogue.status_table(rows).splitlines()
     assert len(lines) == 2 + len(rows)
-    assert lines[0].split() == ["name", "port", "database", "user", "state", "connect"]
+    assert re.split(r"\s{2,}", lines[0]) == ["name", "port", "state", "accepting", "version", "uptime",
+                                             "connections", "size", "pending restart", "health"]
     assert set(lines[1].replace(" ", "")) == {"-"}
-    assert lines[1].split() == ["-" * len("name"), "-" * len("port"), "-" * len("darevel_chat"),
-                                "-" * len("darevel_chat_owner"), "-" * len("started"),
-                                "-" * len("psql -h 127.0.0.1 -p 5434 -U darevel_chat_owner -d darevel_chat")]
-    assert lines[2].startswith("chat  5434  darevel_chat  darevel_chat_owner  started  psql -h 127.0.0.1")
-    assert lines[3].split()[:5] == ["mail", "5437", "darevel_mail", "darevel_mail_owner", "absent"]
+    assert lines[2].split() == ["chat", "5434", "started", "-", "15", "-", "-", "-", "-", "-"]
+    assert lines[3].split()[:4] == ["mail", "5437", "absent", "NO"]
     # columns line up: every cell of a column starts at the same offset
-    offset = lines[0].index("database")
-    assert all(line[offset:].startswith(word) for line, word in zip(lines[2:], ("darevel_chat", "darevel_mail")))
+    offset = lines[0].index("accepting")
+    assert all(line[offset:].startswith(word) for line, word in zip(lines[2:], ("-", "NO")))
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_status_table_live_columns_and_problems():
+    lines = catalogue.status_table(catalogue.status_rows(PLAN, LIVE, "/e")).splitlines()
+    assert re.split(r"\s{2,}", lines[2]) == ["chat", "5434", "started", "yes", "15.14", "1d 2h", "3/100",
+                                             "7.5 MiB", "shared_buffers", "healthy"]
+    assert "15.14" in lines[2] and "1d 2h" in lines[2] and "3/100" in lines[2] and "7.5 MiB" in lines[2]
+    assert "shared_buffers" in lines[2] and lines[2].endswith("healthy")
+    assert lines[3].split()[:4] == ["mail", "5437", "stopped", "NO"]
+    assert lines[4] == "mail: down, and port 5437 is held by python3 (pid 7: python3 -m http.server)"
+
+
+@pytest.mark.parametrize("seconds, text", [(None, "-"), (0, "0s"), (59, "59s"), (61, "1m 1s"), (3600, "1h 0m"),
+                                           (90061, "1d 1h")])
+def test_uptime(seconds, text):
+    assert catalogue._uptime(seconds) == text
+
+
+@pytest.mark.parametrize("size, text", [(None, "-"), (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"),
+                                        (8 * 1024 ** 2, "8.0 MiB"), (3 * 1024 ** 4, "3072.0 GiB")])
+def test_size(size, text):
+    assert catalogue._size(size) == text
 
 
 def test_status_table_no_rows():
     lines = catalogue.status_table([]).splitlines()
     assert len(lines) == 2
-    assert lines[0] == "name  port  database  user  state  connect"
+    assert lines[0] == "name  port  state  accepting  version  uptime  connections  size  pending restart  health"
+
+
+def test_instance_items_without_settings():
+    plan = [dict(PLAN[0], settings={"work_mem": "4MB"})]
+    assert catalogue.instance_items(plan) == [{"name": "chat", "version": 15, "port": 5434,
+                                               "settings": {"work_mem": "4MB"}}]
+    assert catalogue.instance_items(plan, settings=False) == [{"name": "chat", "version": 15, "port": 5434}]
 
 
 def test_container_items_carry_the_container_description_and_no_password():
