@@ -203,6 +203,7 @@ def probe_native(facts: dict, database: Optional[str], socket_dir: str = SOCKET_
         out["problem"] = "socket connection refused: %s (%s)" % (
             explain_refusal(message) or "see the log", message.splitlines()[0])
         return out
+    conn.autocommit = True
     try:
         with conn.cursor() as cur:
             cur.execute(QUERY, (database or "postgres",))
