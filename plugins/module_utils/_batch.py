@@ -22,7 +22,10 @@ def run_all(items: list[dict], job: Callable[[dict], dict], workers: int) -> tup
         for index, future in enumerate(futures):
             try:
                 results[index] = future.result()
-            except DarevelError as exc:
-                errors.append(exc.msg)
-                results[index] = {"name": items[index].get("name"), "failed": True, "msg": exc.msg}
+            except (DarevelError, OSError) as exc:
+                name = items[index].get("name")
+                msg = exc.msg if isinstance(exc, DarevelError) else "instance '%s': %s; fix: see the error, then run " \
+                    "again (nothing else was changed for this instance after it)" % (name, exc)
+                errors.append(msg)
+                results[index] = {"name": name, "failed": True, "msg": msg}
     return results, errors

@@ -11,6 +11,7 @@ commands go to that unit (systemd as PID 1) or to `pg_ctlcluster --skip-systemct
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -204,8 +205,7 @@ def write_auth_files(directory: str, write, check_mode: bool) -> bool:
 def _write_as_owner(path: str, content: str, directory: str, mode: int = 0o640) -> None:
     """Atomic write with the cluster owner's uid/gid."""
     stat = os.stat(directory)
-    tmp = "%s.darevel-tmp" % path
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(content)

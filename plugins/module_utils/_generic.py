@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import tempfile
+import threading
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._cluster import SOCKET_DIR, write_auth_files
@@ -113,9 +115,12 @@ def registered(registry_dir: str = REGISTRY_DIR) -> dict[tuple[int, str], dict]:
     return found
 
 
+# Instances are created concurrently (one thread each) and share the unit file and its reload.
+_UNIT_LOCK = threading.Lock()
+
+
 def _write(path: str, content: str, mode: int, uid: int = 0, gid: int = 0) -> None:
-    tmp = "%s.darevel-tmp" % path
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(content)
@@ -223,7 +228,7 @@ class GenericCluster:
         for path, mode in ((os.path.dirname(self.data_dir), 0o755), (SOCKET_DIR, 0o2775),
                            (os.path.dirname(self.log_file), 0o755)):
             if not os.path.isdir(path):
-                os.makedirs(path, mode=mode)
+                os.makedirs(path, mode=mode, exist_ok=True)  # another instance's thread may win the race
                 os.chown(path, uid, gid)
 
     def _create(self, port: int, locale: str, checksums: bool, check_mode: bool) -> list[list[str]]:
@@ -258,16 +263,17 @@ class GenericCluster:
         return []
 
     def _install_unit(self) -> list[list[str]]:
-        try:
-            with open(UNIT_PATH) as handle:
-                if handle.read() == render_unit():
-                    return []
-        except OSError:
-            pass
-        _write(UNIT_PATH, render_unit(), 0o644)
-        argv = ["systemctl", "daemon-reload"]
-        self.runner.run(argv, what="systemctl daemon-reload")
-        return [argv]
+        with _UNIT_LOCK:
+            try:
+                with open(UNIT_PATH) as handle:
+                    if handle.read() == render_unit():
+                        return []
+            except OSError:
+                pass
+            _write(UNIT_PATH, render_unit(), 0o644)
+            argv = ["systemctl", "daemon-reload"]
+            self.runner.run(argv, what="systemctl daemon-reload")
+            return [argv]
 
     def _set_start(self, start: str, verb: str, port: int, check_mode: bool) -> list[list[str]]:
         commands = [["systemctl", verb, self.unit]] if self.systemd else []
