@@ -48,13 +48,18 @@ _LOG_CAUSES = [
     (re.compile(r'could not (?:create|map) (?:anonymous )?shared memory|out of memory|Cannot allocate memory'),
      "memory", "not enough memory for shared_buffers and the other settings; fix: lower shared_buffers "
                "(or postgres_tuning_memory_mb) or free memory"),
-    (re.compile(r'syntax error in file "([^"]+)"|configuration file "([^"]+)" contains errors'),
+    (re.compile(r'syntax error in file "([^"]+)"'),
      "config", "syntax error in {0}; fix: correct the file"),
     (re.compile(r'No space left on device'),
      "disk", "the disk is full; fix: free space on the data or WAL directory's file system"),
     (re.compile(r'database files are incompatible with server'),
      "version", "the data directory belongs to another PostgreSQL version; fix: set the instance's version "
                 "or upgrade the data directory"),
+]
+# Follows a specific error and says less: used only when nothing above matches.
+_GENERIC_CAUSES = [
+    (re.compile(r'configuration file "([^"]+)" contains errors'),
+     "config", "{0} contains errors; fix: correct the file (the lines above name the setting)"),
 ]
 
 
@@ -86,17 +91,18 @@ def tail(path: Optional[str], lines: int, block: int = 65536) -> list[str]:
 def log_cause(lines: list[str], port: Optional[int] = None, holder: Optional[str] = None) -> Optional[str]:
     """The likely cause of a failed start, from the server's last log lines (latest error wins).
     `holder` names what holds `port` when the log says the address is in use."""
-    for line in reversed(lines):
-        for pattern, kind, text in _LOG_CAUSES:
-            match = pattern.search(line)
-            if not match:
-                continue
-            if kind == "port":
-                return "port %s is already in use%s; fix: stop that process or give the instance another port" % (
-                    port if port is not None else (match.group(1) or "?"),
-                    " by %s" % holder if holder else "")
-            groups = [g for g in match.groups() if g] or [""]
-            return text.format(groups[0])
+    for causes in (_LOG_CAUSES, _GENERIC_CAUSES):
+        for line in reversed(lines):
+            for pattern, kind, text in causes:
+                match = pattern.search(line)
+                if not match:
+                    continue
+                if kind == "port":
+                    return "port %s is already in use%s; fix: stop that process or give the instance another " \
+                           "port" % (port if port is not None else (match.group(1) or "?"),
+                                     " by %s" % holder if holder else "")
+                groups = [g for g in match.groups() if g] or [""]
+                return text.format(groups[0])
     return None
 
 

@@ -45,6 +45,14 @@ def test_log_cause_names_the_port_holder_and_prefers_the_latest_error():
     assert _status.log_cause([], 1) is None
 
 
+def test_log_cause_prefers_the_specific_error_to_the_summary():
+    conf = "/etc/postgresql/15/chat/conf.d/90-x.conf"
+    lines = [TS + 'LOG:  unrecognized configuration parameter "shared_bufers" in file "%s" line 1' % conf,
+             TS + 'FATAL:  configuration file "%s" contains errors' % conf]
+    assert _status.log_cause(lines).startswith("unknown setting 'shared_bufers'")
+    assert _status.log_cause(lines[1:]).startswith("%s contains errors" % conf)
+
+
 @pytest.mark.parametrize("error, expected", [
     ('connection to server at "127.0.0.1", port 5434 failed: Connection refused\n\tIs the server running on that '
      'host and accepting TCP/IP connections?', "nothing listens there"),
