@@ -213,6 +213,8 @@ def instances_info(docker_client) -> dict[tuple[int, str], dict]:
         name = labels[_container.LABEL]
         state = container.attrs.get("State", {})
         ports = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get("5432/tcp") or []
+        if not ports:  # a stopped container publishes nothing; its configuration still says where
+            ports = (container.attrs.get("HostConfig", {}).get("PortBindings") or {}).get("5432/tcp") or []
         mounts = container.attrs.get("Mounts") or []
         found[(version, name)] = {
             "version": version, "name": name, "container": container.name,

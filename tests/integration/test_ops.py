@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 import time
 from contextlib import contextmanager
 
@@ -237,3 +239,80 @@ def test_start_with_apps_starts_only_that_one(ansible, ops, ops_vars):
     again = ansible.run(PLAYBOOKS / "site.yml", ops_vars)
     assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
     assert pids() == after
+
+
+# --------------------------------------------------------------------------- docker runtime
+
+DK = [{"name": "it_ops_dk_a", "port": 25486, "database": "it_ops_dk_a", "container": "it-ops-dk-a",
+       "volume": "it-ops-dk-a-data"},
+      {"name": "it_ops_dk_b", "port": 25487, "database": "it_ops_dk_b", "container": "it-ops-dk-b",
+       "volume": "it-ops-dk-b-data"}]
+DK_IMAGE = "darevel-test/postgres:15"
+
+
+def docker(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
+
+
+def started_at(container: str) -> str:
+    return docker("inspect", "--format", "{{.State.StartedAt}}", container).stdout.strip()
+
+
+def remove_dk() -> None:
+    for item in DK:
+        docker("rm", "-f", item["container"])
+        docker("volume", "rm", item["volume"])
+
+
+@pytest.fixture(scope="module")
+def dk_vars(ops_vars):
+    return dict(ops_vars, postgres_instances=DK, postgres_runtime="docker",
+                postgres_docker_image="darevel-test/postgres:{version}")
+
+
+@pytest.fixture(scope="module")
+def dk(ansible, dk_vars):
+    if shutil.which("docker") is None or docker("info").returncode != 0:
+        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
+    if docker("image", "inspect", DK_IMAGE).returncode != 0:
+        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % DK_IMAGE)
+    remove_dk()
+    run = ansible.run(PLAYBOOKS / "site.yml", dk_vars)
+    assert run.rc == 0, run.explain()
+    yield run
+    remove_dk()
+
+
+def test_docker_status_restart_and_logs(ansible, dk, dk_vars, scratch):
+    status = ansible.run(PLAYBOOKS / "status.yml", dk_vars)
+    assert status.rc == 0, status.explain()
+    rows = report(scratch)
+    for item in DK:
+        row = rows[item["name"]]
+        assert row["runtime"] == "docker" and row["health"] == "healthy" and row["accepting"] is True, row
+        assert row["server_version"].startswith("15.") and row["database_size_bytes"] > 0
+        assert row["max_connections"] > 0 and row["connections"] >= 0 and row["container"] == item["container"]
+    before = {item["name"]: started_at(item["container"]) for item in DK}
+
+    restart = ansible.run(PLAYBOOKS / "restart.yml", dk_vars, args=["-e", "apps=it_ops_dk_a"])
+    assert restart.rc == 0, restart.explain()
+    after = {item["name"]: started_at(item["container"]) for item in DK}
+    assert after["it_ops_dk_a"] != before["it_ops_dk_a"]
+    assert after["it_ops_dk_b"] == before["it_ops_dk_b"]
+
+    logs = ansible.run(PLAYBOOKS / "logs.yml", dk_vars, args=["-e", "app=it_ops_dk_a", "-e", "lines=20"])
+    assert logs.rc == 0, logs.explain()
+    shown = logs.task("Show the log")["msg"]
+    assert shown[0].startswith("it_ops_dk_a: last 20 lines of container it-ops-dk-a")
+    assert 1 <= len(shown) - 1 <= 20
+    assert any("ready to accept connections" in line for line in shown[1:]), shown
+
+    stop = ansible.run(PLAYBOOKS / "stop.yml", dk_vars, args=["-e", "apps=it_ops_dk_b"])
+    assert stop.rc == 0, stop.explain()
+    with hold_port(DK[1]["port"]):
+        status = ansible.run(PLAYBOOKS / "status.yml", dk_vars)
+    assert status.rc == 0, status.explain()
+    rows = report(scratch)
+    assert rows["it_ops_dk_b"]["state"] == "stopped" and rows["it_ops_dk_b"]["accepting"] is False
+    assert "held by" in rows["it_ops_dk_b"]["problem"] and "pid %d" % os.getpid() in rows["it_ops_dk_b"]["problem"]
+    assert rows["it_ops_dk_a"]["accepting"] is True
