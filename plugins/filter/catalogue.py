@@ -116,6 +116,18 @@ def status_table(rows: list) -> str:
     return "\n".join(lines)
 
 
+CONNECT_COLUMNS = ("name", "port", "database", "user", "state", "connect")
+
+
+def connect_table(rows: list) -> str:
+    """Who connects where: instance, port, database, user, state and the psql command."""
+    cells = [list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(CONNECT_COLUMNS))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 TUNING_COLUMNS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
                   "max_parallel_workers", "max_wal_size", "huge_pages")
 
@@ -150,4 +162,5 @@ class FilterModule:
             "status_rows": status_rows,
             "status_table": status_table,
             "tuning_table": tuning_table,
+            "connect_table": connect_table,
         }

@@ -17,7 +17,8 @@ assert not _PROBLEMS
 
 def test_filters_registered():
     assert set(catalogue.FilterModule().filters()) == {"instance_items", "database_items", "container_items",
-                                                       "status_rows", "status_table", "tuning_table"}
+                                                       "status_rows", "status_table", "tuning_table",
+                                                       "connect_table"}
 
 
 def test_instance_items():
@@ -166,3 +167,12 @@ def test_tuning_table_shows_each_instance_and_the_host_totals():
     assert lines[2].startswith("chat") and "597 MiB" in lines[2] and "149MB" in lines[2]
     assert lines[2].endswith("shared_buffers")
     assert lines[-1] == ("host: 4096 MiB, 2 CPUs; OS reserve 512 MiB; budget 3584 MiB; committed 3000 MiB (fits)")
+
+
+def test_connect_table_says_how_to_connect():
+    lines = catalogue.connect_table(catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")).splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["name", "port", "database", "user", "state", "connect"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[2].split()[:5] == ["chat", "5434", PLAN[0]["database"], PLAN[0]["owner"], "started"]
+    assert lines[2].endswith("psql -h 127.0.0.1 -p 5434 -U %s -d %s" % (PLAN[0]["owner"], PLAN[0]["database"]))
+    assert len(lines) == 2 + len(PLAN)
