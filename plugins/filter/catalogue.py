@@ -106,12 +106,17 @@ def status_cells(row: dict) -> list:
             ", ".join(row.get("pending_restart") or []) or "-", str(row.get("health") or "-")]
 
 
+def aligned(rows: list) -> list:
+    """Text lines of a table: the header row, a rule, then the rows, columns padded to line up."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 def status_table(rows: list) -> str:
     """A plain-text table of status rows; the problems, one line each, below it."""
-    cells = [list(STATUS_COLUMNS)] + [status_cells(r) for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(STATUS_COLUMNS))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned([list(STATUS_COLUMNS)] + [status_cells(r) for r in rows])
     lines += ["%s: %s" % (r["name"], r["problem"]) for r in rows if r.get("problem")]
     return "\n".join(lines)
 
@@ -121,11 +126,7 @@ CONNECT_COLUMNS = ("name", "port", "database", "user", "state", "connect")
 
 def connect_table(rows: list) -> str:
     """Who connects where: instance, port, database, user, state and the psql command."""
-    cells = [list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(CONNECT_COLUMNS))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(aligned([list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows]))
 
 
 TUNING_COLUMNS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
@@ -143,9 +144,7 @@ def tuning_table(plan: dict, applied: list | None = None) -> str:
         rows.append([name, "%d MiB" % (item["share"]["memory"] // mib), "%g" % item["share"]["cpus"]]
                     + [settings.get(c, "") for c in TUNING_COLUMNS]
                     + [", ".join(restarted.get(name) or []) or "-"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned(rows)
     host = plan["host"]
     lines.append("host: %d MiB, %g CPUs; OS reserve %d MiB; budget %d MiB; committed %d MiB (%s)" % (
         host["memory"] // mib, host["cpus"], host["reserve"] // mib, host["budget"] // mib,
