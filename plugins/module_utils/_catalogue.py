@@ -39,6 +39,9 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "weight": ((int, float), False, None),
     "max_connections": ((int,), False, None),
     "storage": ((str,), False, "ssd"),
+    "app_role": ((str,), False, "{database}_app"),
+    "clients": ((list,), False, None),
+    "listen_addresses": ((list,), False, None),
 }
 PROFILES = ("web", "oltp", "dw", "mixed", "desktop")
 STORAGES = ("ssd", "hdd", "san")
@@ -64,6 +67,11 @@ DESCRIPTIONS = {
     "weight": "Share of the host's memory and CPUs relative to the other instances on the host (default 1).",
     "max_connections": "Connections the tuner plans for; the profile's default when omitted.",
     "storage": "Storage under the data directory for the tuner: `ssd`, `hdd` or `san`.",
+    "app_role": "Role the application uses for its data (connect, read and change rows; no DDL, no "
+                "CREATEROLE/CREATEDB/superuser).",
+    "clients": "Networks (CIDR) allowed to connect over TCP besides this host; `hostssl` with "
+               "scram-sha-256 on prod, `host` on dev; also the instance's firewall rule on prod.",
+    "listen_addresses": "Addresses the native instance listens on (`postgres_listen_addresses` when omitted).",
 }
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
 
@@ -140,6 +148,11 @@ def _check_types(entry: dict, label: str) -> list[str]:
                 problems.append("%s: %s %r must be a mapping; fix: write it as 'key: value' lines" % (
                     label, key, value))
             continue
+        if types == (list,):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append("%s: %s %r must be a list of strings; fix: write it as a YAML list" % (
+                    label, key, value))
+            continue
         if isinstance(value, bool) or not isinstance(value, types):
             numeric = int in types
             problems.append("%s: %s %r must be %s; fix: write it as %s" % (
@@ -191,7 +204,7 @@ def _check_values(entry: dict, label: str) -> list[str]:
     if isinstance(port, int) and not isinstance(port, bool) and not PORT_MIN <= port <= PORT_MAX:
         problems.append("%s: port %d is outside %d-%d; fix: choose a free port in that range "
                         "(the seed uses 5433-5438)" % (label, port, PORT_MIN, PORT_MAX))
-    for key in ("database", "owner"):
+    for key in ("database", "owner", "app_role"):
         value = entry.get(key)
         if isinstance(value, str) and (not IDENT_RE.match(value) or len(value.encode()) > IDENT_MAX):
             problems.append("%s: %s %r is not a valid PostgreSQL identifier; fix: use lower-case "
@@ -279,10 +292,11 @@ def validate(instances: Any, enabled: Any = "all", version: int = 15) -> tuple[l
     filled = [with_defaults(e, version) for e in entries]
     problems += _check_unique(filled)
     for index, (raw, entry) in enumerate(zip(entries, filled)):
-        if raw.get("owner") is None and not problems:
-            # The derived owner (<database>_owner) can pass 63 bytes although the database does not.
-            problems += [p.replace("owner '", "owner (derived from the database) '", 1)
-                         for p in _check_values({"owner": entry["owner"]}, _label(raw, index))]
+        for key in ("owner", "app_role"):
+            if raw.get(key) is None and not problems:
+                # A derived role (<database>_owner) can pass 63 bytes although the database does not.
+                problems += [p.replace("%s '" % key, "%s (derived from the database) '" % key, 1)
+                             for p in _check_values({key: entry[key]}, _label(raw, index))]
     wanted = enabled_names(enabled, entries)
     known = [e.get("name") for e in entries]
     for name in wanted:

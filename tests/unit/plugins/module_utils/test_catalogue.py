@@ -154,7 +154,7 @@ def test_bad_identifier(key, value):
 
 @pytest.mark.parametrize("value", ["a" * 63, "_chat", "chat$1", "darevel_chat"])
 def test_identifier_accepted(value):
-    assert problems_of([entry(database=value, owner="own")]) == []
+    assert problems_of([entry(database=value, owner="own", app_role="app")]) == []
     assert problems_of([entry(owner=value)]) == []
 
 
@@ -328,7 +328,7 @@ def test_defaults_filled():
         "name": "wiki", "port": 5440, "database": "darevel_wiki", "owner": "darevel_wiki_owner",
         "container": "darevel-postgres-wiki", "volume": "darevel-postgres-wiki-data", "purpose": "",
         "used_by": "", "backend_ports": "N/A", "compose_file": "apps/wiki/backend/postgres-compose.yml",
-        "version": 16, "profile": "mixed", "storage": "ssd",
+        "version": 16, "profile": "mixed", "storage": "ssd", "app_role": "darevel_wiki_app",
     }]
 
 
@@ -379,3 +379,17 @@ def test_with_defaults_on_broken_entry_uses_placeholder():
     assert filled["port"] == 5434
     assert filled["owner"] == "?_owner"
     assert filled["container"] == "darevel-postgres-?"
+
+
+def test_derived_app_role_longer_than_63_bytes_is_reported():
+    problems = problems_of([entry(name="chat", database="d" * 60, owner="own")])
+    assert len(problems) == 1
+    assert "app_role (derived from the database)" in problems[0] and "63 bytes" in problems[0]
+
+
+@pytest.mark.parametrize("key", ["clients", "listen_addresses"])
+def test_list_fields_must_be_lists_of_strings(key):
+    problems = problems_of([entry(name="chat", **{key: "10.0.0.0/8"})])
+    assert problems == ["instance 'chat': %s '10.0.0.0/8' must be a list of strings; fix: write it as a "
+                        "YAML list" % key]
+    assert problems_of([entry(name="chat", **{key: ["10.0.0.0/8"]})]) == []
