@@ -101,7 +101,7 @@ def _markup(match: re.Match, here: str, known: dict) -> str:
     if kind == "U":
         return "<%s>" % body
     if kind == "L":
-        text, _, url = body.rpartition(",")
+        text, _comma, url = body.rpartition(",")
         return "[%s](%s)" % (text.strip(), url.strip())
     target = known.get(body)  # M(darevel.postgres.pg_instance)
     return "[`%s`](%s)" % (body, os.path.relpath(target, here)) if target else "`%s`" % body
