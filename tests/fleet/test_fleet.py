@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The simulated fleet: one site.yml run over four container hosts, one of them stopped in the
+middle of it; a second run over the survivors changes nothing; mail moves from one host to
+another with playbooks/move.yml and its rows, owner and password arrive intact.
+
+The tests run in file order and build on each other (one fleet per session, to keep the tier short).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import fleet
+from conftest import VICTIM
+
+PORTS = {"infra": 5433, "chat": 5434, "slides": 5435, "suite": 5436, "mail": 5437, "sheet": 5438}
+DATABASES = {"infra": "keycloak", "chat": "darevel_chat", "slides": "darevel_slides", "suite": "darevel_suite",
+             "mail": "darevel_mail", "sheet": "darevel_sheet"}
+CONVERGE_TASK = "TASK [darevel.postgres.instance : Create and start the instances"
+
+
+def clusters(host: str) -> dict[str, str]:
+    """pg_lsclusters inside the host: {name: status}."""
+    out = fleet.docker("exec", host, "pg_lsclusters", "--no-header").stdout
+    return {parts[1]: parts[3] for parts in (line.split() for line in out.splitlines()) if len(parts) > 3}
+
+
+def env_values(host: str, app: str) -> dict[str, str]:
+    text = fleet.docker("exec", host, "cat", "/etc/darevel/postgres/%s.env" % app).stdout
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def file_mode(host: str, path: str) -> str:
+    return fleet.docker("exec", host, "stat", "-c", "%a", path).stdout.strip()
+
+
+def postmaster_pid(host: str, app: str) -> str:
+    return fleet.docker("exec", host, "head", "-n1", "/var/lib/postgresql/15/%s/postmaster.pid" % app).stdout.strip()
+
+
+def test_converge_goes_on_when_a_host_is_stopped_mid_play(hosts, inventory, scratch):
+    stopped = threading.Event()
+
+    def stop_victim(line: str) -> None:
+        # The victim is stopped once the play runs the instance role's converge on every host.
+        if CONVERGE_TASK in line and not stopped.is_set():
+            stopped.set()
+            threading.Thread(target=fleet.docker, args=("stop", "--time", "0", VICTIM),
+                             kwargs={"check": False}, daemon=True).start()
+
+    run = fleet.run_playbook(inventory, "site.yml", scratch=scratch, on_line=stop_victim)
+    assert stopped.is_set(), run.stdout[-4000:]
+    assert run.returncode != 0, run.stdout[-4000:]
+    stats = fleet.recap(run.stdout)
+    assert set(stats) == set(hosts), run.stdout[-4000:]
+    assert stats[VICTIM]["failed"] + stats[VICTIM]["unreachable"] >= 1, stats
+    assert re.search(r"^fatal: \[%s\]" % re.escape(VICTIM), run.stdout, re.M), run.stdout[-4000:]
+    for host, apps in hosts.items():
+        if host == VICTIM:
+            continue
+        assert stats[host]["failed"] == 0 and stats[host]["unreachable"] == 0, (host, stats)
+        found = clusters(host)
+        assert found == {app: "online" for app in apps}, (host, found)
+        for app in apps:
+            assert fleet.psql(host, PORTS[app], "SELECT current_database()", DATABASES[app]) == DATABASES[app]
+            assert file_mode(host, "/etc/darevel/postgres/%s.env" % app) == "600"
+        assert (scratch / "inventory" / "reports" / host / "status.json").is_file()
+    assert fleet.docker("inspect", "-f", "{{.State.Running}}", VICTIM).stdout.strip() == "false"
+
+
+def test_second_converge_of_the_survivors_changes_nothing(hosts, inventory, scratch):
+    run = fleet.run_playbook(inventory, "site.yml", "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode == 0, run.stdout[-4000:]
+    stats = fleet.recap(run.stdout)
+    assert set(stats) == set(hosts) - {VICTIM}
+    assert all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), stats
+
+
+def test_move_refuses_bad_requests_before_any_change(hosts, inventory, scratch):
+    before = postmaster_pid("darevel-fleet-1", "mail")
+    for extra in (["-e", "from=darevel-fleet-1", "-e", "to=darevel-fleet-1"],
+                  ["-e", "from=darevel-fleet-1", "-e", "to=nowhere"],
+                  ["-e", "from=darevel-fleet-3", "-e", "to=darevel-fleet-2"]):
+        run = fleet.run_playbook(inventory, "move.yml", "-e", "app=mail", *extra, "--limit", "!" + VICTIM,
+                                 scratch=scratch)
+        assert run.returncode != 0, run.stdout[-3000:]
+        assert "nothing was moved" in run.stdout or "nothing was changed" in run.stdout, run.stdout[-3000:]
+        assert "changed=0" in run.stdout and not re.search(r"changed=[1-9]", run.stdout), run.stdout[-3000:]
+    assert postmaster_pid("darevel-fleet-1", "mail") == before
+    assert "mail" not in clusters("darevel-fleet-2")
+
+
+def test_move_mail_between_hosts_keeps_its_data(hosts, inventory, scratch):
+    old, new = "darevel-fleet-1", "darevel-fleet-2"
+    fleet.psql(old, PORTS["mail"], """
+        CREATE TABLE public.messages (id int PRIMARY KEY, body text);
+        INSERT INTO public.messages SELECT g, 'message ' || g FROM generate_series(1, 1500) g;
+        CREATE SCHEMA calendar;
+        CREATE TABLE calendar.events (id int, at timestamptz);
+        INSERT INTO calendar.events SELECT g, now() FROM generate_series(1, 7) g;
+        ALTER TABLE public.messages OWNER TO darevel_mail_owner;
+        ALTER TABLE calendar.events OWNER TO darevel_mail_owner;
+    """, "darevel_mail")
+    old_env = env_values(old, "mail")
+    others = {app: postmaster_pid(new, app) for app in hosts[new]}
+
+    run = fleet.run_playbook(inventory, "move.yml", "-e", "app=mail", "-e", "from=" + old, "-e", "to=" + new,
+                             "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert old_env["POSTGRES_PASSWORD"] not in run.stdout
+
+    # The new host: the instance runs with the rows, owned by the owner role, reachable with the
+    # same password over TCP.
+    assert clusters(new).get("mail") == "online"
+    assert fleet.psql(new, PORTS["mail"], "SELECT count(*) FROM public.messages", "darevel_mail") == "1500"
+    assert fleet.psql(new, PORTS["mail"], "SELECT count(*) FROM calendar.events", "darevel_mail") == "7"
+    assert fleet.psql(new, PORTS["mail"], "SELECT tableowner FROM pg_tables WHERE tablename = 'messages'",
+                      "darevel_mail") == "darevel_mail_owner"
+    new_env = env_values(new, "mail")
+    assert new_env["POSTGRES_PASSWORD"] == old_env["POSTGRES_PASSWORD"]
+    login = fleet.docker("exec", "-e", "PGPASSWORD=" + new_env["POSTGRES_PASSWORD"], new, "psql", "-X", "-At",
+                         "-h", "127.0.0.1", "-p", str(PORTS["mail"]), "-U", new_env["POSTGRES_USER"],
+                         "-d", new_env["DB_NAME"], "-c", "SELECT max(id) FROM public.messages", check=False)
+    assert login.returncode == 0 and login.stdout.strip() == "1500", login.stderr
+    # The new host's other instances were not restarted.
+    assert {app: postmaster_pid(new, app) for app in hosts[new]} == others
+
+    # The old host: stopped, data kept, its env file names the new host (the old one kept beside it).
+    assert clusters(old).get("mail") == "down"
+    assert fleet.docker("exec", old, "test", "-f", "/var/lib/postgresql/15/mail/PG_VERSION", check=False).returncode == 0
+    switched = env_values(old, "mail")
+    assert switched["DB_HOST"] == new and switched["DB_PORT"] == str(PORTS["mail"])
+    assert switched["POSTGRES_PASSWORD"] == old_env["POSTGRES_PASSWORD"]
+    assert file_mode(old, "/etc/darevel/postgres/mail.env") == "600"
+    assert clusters(old).get("infra") == "online"
+    # The control node's copy of the backup is gone.
+    moves = scratch / "inventory" / "backups" / "mail"
+    assert not moves.exists() or not any(moves.iterdir())
