@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # OS packages the test suite needs on a Debian 12 machine.
 TEST_OS_PACKAGES := postgresql postgresql-common postgresql-contrib debootstrap docker.io git rsync docker-compose
 
-.PHONY: help up down start stop restart logs status venv test test-deps unit lint sanity integration build-test molecule bench clean
+.PHONY: help up down start stop restart logs status venv test test-deps unit lint sanity integration fleet build-test molecule bench clean
 
 help:
 	@echo "make up          converge this machine: the six instances on 127.0.0.1:5433-5438"
@@ -25,8 +25,8 @@ help:
 	@echo "make status      status table and reports/<host>/status.json"
 	@echo "make start | stop | restart [APPS=slides,mail]   only the instances named (all when omitted)"
 	@echo "make logs APP=slides [LINES=100]                  the last lines of one instance's log"
-	@echo "make test        the whole suite: unit, lint, sanity, integration, build, molecule"
-	@echo "make unit | lint | sanity | integration | build-test | molecule   one tier"
+	@echo "make test        the whole suite: unit, lint, sanity, integration, fleet, build, molecule"
+	@echo "make unit | lint | sanity | integration | fleet | build-test | molecule   one tier"
 	@echo "make bench       benchmarks, native and docker (see docs/benchmarks.md)"
 
 venv:
@@ -74,6 +74,9 @@ integration: test-deps
 
 build-test: venv
 	@scripts/run-tests.sh build
+
+fleet: test-deps
+	@scripts/run-tests.sh fleet
 
 molecule: test-deps
 	@scripts/run-tests.sh molecule

@@ -26,6 +26,12 @@ tier_integration() { engine_and_images && "$BIN/pytest" -q tests/integration; }
 
 tier_build() { "$BIN/pytest" -q tests/build; }
 
+# A simulated fleet: Debian systemd containers (darevel-fleet-*) as hosts over the docker
+# connection, on an image with the server packages installed once (tests/fleet/fleet.py).
+tier_fleet() {
+  scripts/docker-engine.sh && tests/images/build.sh bookworm >/dev/null && "$BIN/pytest" -q tests/fleet
+}
+
 tier_molecule() {
   engine_and_images || return 1
   # The scenarios share the platform (container) names: they run one after another.
@@ -38,7 +44,7 @@ tier_molecule() {
   return $rc
 }
 
-ALL=(unit lint sanity integration build molecule)
+ALL=(unit lint sanity integration fleet build molecule)
 tiers=("$@")
 [ ${#tiers[@]} -eq 0 ] || [ "${tiers[0]}" = all ] && tiers=("${ALL[@]}")
 
