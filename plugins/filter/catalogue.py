@@ -41,7 +41,7 @@ def container_items(plan: list) -> list:
 
 
 LIVE_KEYS = ("accepting", "server_version", "started_at", "uptime_seconds", "connections", "max_connections",
-             "database_size_bytes", "pending_restart", "health", "container", "problem")
+             "database_size_bytes", "pending_restart", "health", "container", "problem", "last_backup")
 
 
 def status_rows(plan: list, info: list, env_dir: str, runtime: str | None = None) -> list:
@@ -95,7 +95,15 @@ def _uptime(seconds) -> str:
 
 
 STATUS_COLUMNS = ("name", "port", "state", "accepting", "version", "uptime", "connections", "size",
-                  "pending restart", "health")
+                  "pending restart", "health", "last backup")
+
+
+def _last_backup(info) -> str:
+    """Age of the newest complete backup, and FAILED when the latest run failed."""
+    if not info:
+        return "-"
+    age = "%s ago" % _uptime(info["age_seconds"]) if info.get("age_seconds") is not None else "none"
+    return "FAILED (last good: %s)" % age if info.get("result") == "failed" else age
 
 
 def status_cells(row: dict) -> list:
@@ -103,7 +111,8 @@ def status_cells(row: dict) -> list:
     return [str(row.get("name", "")), str(row.get("port", "")), str(row.get("state", "")),
             _yes_no(row.get("accepting")), str(row.get("server_version") or row.get("version") or "-"),
             _uptime(row.get("uptime_seconds")), conns, _size(row.get("database_size_bytes")),
-            ", ".join(row.get("pending_restart") or []) or "-", str(row.get("health") or "-")]
+            ", ".join(row.get("pending_restart") or []) or "-", str(row.get("health") or "-"),
+            _last_backup(row.get("last_backup"))]
 
 
 def aligned(rows: list) -> list:

@@ -60,6 +60,11 @@ options:
     description: Return the last lines of each instance's server log (native - its log file; docker - the container's log).
     type: int
     default: 0
+  backup_root:
+    description:
+      - Backup root of darevel.postgres.pg_backup; when given, each instance gets C(last_backup) from
+        the newest manifest under it and the latest run's C(last_run.json) (small files only).
+    type: path
   workers:
     description: Instances read at the same time.
     type: int
@@ -168,13 +173,18 @@ instances:
       description: The last O(log_lines) lines of the server log.
       type: list
       elements: str
+    last_backup:
+      description:
+        - With O(backup_root) - C(backup_id), C(finished_at), C(age_seconds) and C(size_bytes) of the
+          newest complete backup, and C(result) (V(ok) or V(failed)) and C(msg) of the latest run.
+      type: dict
 """
 
 import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _status
+from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _status
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client, instances_info
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -193,6 +203,7 @@ def main() -> None:
             "probe": {"type": "bool", "default": False},
             "databases": {"type": "dict", "default": {}},
             "log_lines": {"type": "int", "default": 0},
+            "backup_root": {"type": "path"},
             "workers": {"type": "int", "default": 6},
         },
         supports_check_mode=True,
@@ -222,6 +233,8 @@ def native_job(module, facts: dict) -> dict:
                                         own=functools.partial(own_holders, facts)))
     if params["log_lines"] > 0:
         out["log"] = _status.tail(facts.get("log_file"), params["log_lines"])
+    if params["backup_root"]:
+        out["last_backup"] = _manifest.last_backup(params["backup_root"], facts["name"])
     return out
 
 
@@ -248,6 +261,8 @@ def docker_instances(module) -> list:
 
     def job(facts: dict) -> dict:
         out = dict(facts)
+        if params["backup_root"]:
+            out["last_backup"] = _manifest.last_backup(params["backup_root"], facts["name"])
         if not params["probe"] and not params["log_lines"]:
             return out
         from docker.errors import DockerException

@@ -96,7 +96,7 @@ def test_status_shows_the_full_picture(ansible, ops, ops_vars, scratch):
     assert run.changed == 0
     table = run.task("Show the instances")["msg"].splitlines()
     assert table[0].split()[:4] == ["name", "port", "state", "accepting"]
-    assert "pending restart" in table[0] and table[0].rstrip().endswith("health")
+    assert "pending restart" in table[0] and table[0].rstrip().endswith("health  last backup")
     assert len(table) == 2 + len(NAMES), table  # no problem lines
     rows = report(scratch)
     assert sorted(rows) == sorted(NAMES)
@@ -109,7 +109,7 @@ def test_status_shows_the_full_picture(ansible, ops, ops_vars, scratch):
         assert 0 <= row["connections"] < row["max_connections"]
         assert row["database_size_bytes"] == int(psql(PORTS[name], "SELECT pg_database_size('%s')" % name))
         assert row["pending_restart"] == [] and row["problem"] is None
-        assert "last_backup" not in row  # backups are a later issue: nothing is invented
+        assert row["last_backup"]["backup_id"] is None  # never backed up: nothing is invented
     line = [ln for ln in table if ln.startswith("it_ops_a ")][0]
     assert " yes " in line and " %d." % VERSION in line and "/%d" % rows["it_ops_a"]["max_connections"] in line
 

@@ -68,7 +68,7 @@ def test_status_rows():
         "connect": "psql -h 127.0.0.1 -p 5434 -U darevel_chat_owner -d darevel_chat",
         "accepting": None, "server_version": None, "started_at": None, "uptime_seconds": None,
         "connections": None, "max_connections": None, "database_size_bytes": None, "pending_restart": [],
-        "health": None, "container": None, "problem": None,
+        "health": None, "container": None, "problem": None, "last_backup": None,
     }
     # mail 15 is planned but only mail 16 exists: absent, and so not accepting
     assert rows[1]["state"] == "absent" and rows[1]["accepting"] is False
@@ -78,9 +78,11 @@ def test_status_rows():
 LIVE = [{"version": 15, "name": "chat", "status": "started", "runtime": "docker", "accepting": True,
          "server_version": "15.14", "uptime_seconds": 93784, "connections": 3, "max_connections": 100,
          "database_size_bytes": 7 * 1024 * 1024 + 512 * 1024, "pending_restart": ["shared_buffers"],
-         "health": "healthy", "container": "darevel-postgres-chat"},
+         "health": "healthy", "container": "darevel-postgres-chat",
+         "last_backup": {"backup_id": "20261126T063000Z", "age_seconds": 7260, "result": "ok"}},
         {"version": 15, "name": "mail", "status": "stopped", "runtime": "docker", "accepting": False,
-         "health": None, "problem": "down, and port 5437 is held by python3 (pid 7: python3 -m http.server)"}]
+         "health": None, "problem": "down, and port 5437 is held by python3 (pid 7: python3 -m http.server)",
+         "last_backup": {"backup_id": None, "age_seconds": None, "result": "failed"}}]
 
 
 def test_status_rows_live_fields():
@@ -95,9 +97,9 @@ def test_status_table():
     lines = catalogue.status_table(rows).splitlines()
     assert len(lines) == 2 + len(rows)
     assert re.split(r"\s{2,}", lines[0]) == ["name", "port", "state", "accepting", "version", "uptime",
-                                             "connections", "size", "pending restart", "health"]
+                                             "connections", "size", "pending restart", "health", "last backup"]
     assert set(lines[1].replace(" ", "")) == {"-"}
-    assert lines[2].split() == ["chat", "5434", "started", "-", "15", "-", "-", "-", "-", "-"]
+    assert lines[2].split() == ["chat", "5434", "started", "-", "15", "-", "-", "-", "-", "-", "-"]
     assert lines[3].split()[:4] == ["mail", "5437", "absent", "NO"]
     # columns line up: every cell of a column starts at the same offset
     offset = lines[0].index("accepting")
@@ -108,9 +110,10 @@ def test_status_table():
 def test_status_table_live_columns_and_problems():
     lines = catalogue.status_table(catalogue.status_rows(PLAN, LIVE, "/e")).splitlines()
     assert re.split(r"\s{2,}", lines[2]) == ["chat", "5434", "started", "yes", "15.14", "1d 2h", "3/100",
-                                             "7.5 MiB", "shared_buffers", "healthy"]
+                                             "7.5 MiB", "shared_buffers", "healthy", "2h 1m ago"]
     assert "15.14" in lines[2] and "1d 2h" in lines[2] and "3/100" in lines[2] and "7.5 MiB" in lines[2]
-    assert "shared_buffers" in lines[2] and lines[2].endswith("healthy")
+    assert "shared_buffers" in lines[2] and lines[2].endswith("healthy  2h 1m ago")
+    assert lines[3].endswith("FAILED (last good: none)")
     assert lines[3].split()[:4] == ["mail", "5437", "stopped", "NO"]
     assert lines[4] == "mail: down, and port 5437 is held by python3 (pid 7: python3 -m http.server)"
 
@@ -130,7 +133,8 @@ def test_size(size, text):
 def test_status_table_no_rows():
     lines = catalogue.status_table([]).splitlines()
     assert len(lines) == 2
-    assert lines[0] == "name  port  state  accepting  version  uptime  connections  size  pending restart  health"
+    assert lines[0] == "name  port  state  accepting  version  uptime  connections  size  pending restart  health  " \
+                       "last backup"
 
 
 def test_instance_items_without_settings():
