@@ -5,7 +5,9 @@
                                                      line "<name> <committed bytes>" per instance
     plan.py estimate < lines                         "<name> setting=value ..." (live values) ->
                                                      "<name> <committed bytes>" by the same estimate
-    plan.py report WORK MEMORY_MB CPUS VERSION       the Markdown tables from WORK/*.tsv
+    plan.py budget MEMORY_MB                         the budget in bytes: MEMORY_MB less the OS reserve
+    plan.py report WORK MEMORY_MB CPUS VERSION LIMIT the Markdown tables from WORK/*.tsv (LIMIT: the
+                                                     servers' cgroup memory limit in bytes, 0 for none)
 """
 
 from __future__ import annotations
@@ -83,27 +85,38 @@ def read_tsv(path: str) -> list[list[str]]:
         return [line.rstrip("\n").split("\t") for line in handle if line.strip()]
 
 
-def report(work: str, memory_mb: int, cpus: float, version: int) -> None:
+def budget_of(memory_mb: int) -> int:
+    return memory_mb * MIB - _tuning.os_reserve(memory_mb * MIB)
+
+
+def report(work: str, memory_mb: int, cpus: float, version: int, limit: int = 0) -> None:
     """runs.tsv: config round instance tps latency_ms (tps 'failed' when it did not start);
-    rounds.tsv: config round pss_mib interval_min interval_max; committed.tsv: config instance bytes
+    rounds.tsv: config round pss_mib interval_min interval_max cgroup_peak_mib oom_kills;
+    committed.tsv: config instance bytes
     (the estimate of the live settings); planned.tsv: config instance bytes (the planner's)."""
     names = [entry["name"] for entry in SEED]
     runs = read_tsv(os.path.join(work, "runs.tsv"))
     rounds = read_tsv(os.path.join(work, "rounds.tsv"))
     live = {(c, i): int(b) for c, i, b in read_tsv(os.path.join(work, "committed.tsv"))}
     plans = {(c, i): int(b) for c, i, b in read_tsv(os.path.join(work, "planned.tsv"))}
-    budget = memory_mb * MIB - _tuning.os_reserve(memory_mb * MIB)
+    budget = budget_of(memory_mb)
     median = statistics.median
     out = []
-    out.append("Both planners plan for a host of %d MiB and %g CPUs (budget %d MiB after the OS reserve of "
-               "%d MiB); the machine itself has %d MiB (no swap), so the data set stays in its page cache and "
-               "only what does not fit its real memory fails." % (
-                   memory_mb, cpus, budget // MIB, _tuning.os_reserve(memory_mb * MIB) // MIB, machine_mib()))
+    intro = "Both planners plan for a host of %d MiB and %g CPUs (budget %d MiB after the OS reserve of %d MiB); " % (
+        memory_mb, cpus, budget // MIB, _tuning.os_reserve(memory_mb * MIB) // MIB)
+    if limit:
+        intro += ("the six servers ran in one memory cgroup limited to %d MiB, so their shared memory, private "
+                  "memory and page cache all had to fit the budget (the machine has %d MiB)." % (
+                      limit // MIB, machine_mib()))
+    else:
+        intro += ("no memory limit: the machine itself has %d MiB, so the data set stays in its page cache and "
+                  "only what does not fit its real memory fails." % machine_mib())
+    out.append(intro)
     out.append("")
     out.append("| configuration | host TPS (median) | host TPS, rounds min-max | mean latency ms | "
                "per-instance TPS min-max | started | committed MiB vs budget MiB | fits? | "
-               "measured PSS MiB | 5 s intervals, % of mean |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|")
+               "measured PSS MiB | cgroup peak MiB | OOM kills | 5 s intervals, % of mean |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     host_tps = {}
     per_instance: dict[tuple[str, str], tuple[float, float]] = {}
     failed_notes = []
@@ -135,14 +148,17 @@ def report(work: str, memory_mb: int, cpus: float, version: int) -> None:
         extra = [r for r in rounds if r[0] == config]
         pss = [float(r[2]) for r in extra if r[2] not in ("", "0")]
         steady = [(float(r[3]), float(r[4])) for r in extra if r[3] != "-"]
+        peaks = [float(r[5]) for r in extra if len(r) > 5 and r[5] != "-"]
+        ooms = sum(int(r[6]) for r in extra if len(r) > 6)
         lat_ok = [x for x in lats if not math.isnan(x)]
-        out.append("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %d vs %d | %s | %s | %s |" % (
+        out.append("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %d vs %d | %s | %s | %s | %s | %s |" % (
             LABELS[config], host_tps[config], min(sums), max(sums),
             "%.2f" % median(lat_ok) if lat_ok else "-",
             "%.0f-%.0f" % (min(inst), max(inst)) if inst else "-",
             "%d/6" % min(started) if min(started) < 6 else "6/6",
             committed // MIB, budget // MIB, "yes" if committed <= budget else "**no** (%.2fx)" % (committed / budget),
             "%.0f" % median(pss) if pss else "-",
+            "%.0f" % max(peaks) if peaks else "-", ooms if limit else "-",
             "%.0f-%.0f" % (min(s[0] for s in steady), max(s[1] for s in steady)) if steady else "-"))
         checked = [n for n in names if (config, n) in live]
         if config != "defaults" and any(live[(config, n)] != plans.get((config, n)) for n in checked):
@@ -178,11 +194,16 @@ def report(work: str, memory_mb: int, cpus: float, version: int) -> None:
         alone = planned("standalone", memory_mb, cpus, version)["instances"]
         shared = sum(_tuning.parse_memory(p["settings"]["shared_buffers"], 8192) for p in alone.values())
         notes = [n for n in failed_notes if n.startswith(LABELS["standalone"])]
+        if notes:
+            why = "some instances did not start (above)"
+        elif limit:
+            why = ("all six started and ran because Linux gives shared memory pages only as they are first "
+                   "used and pgbench used about the data set's size of each instance's shared_buffers; a "
+                   "data set that grows towards them would take the six past the limit")
+        else:
+            why = "all six started here only because this machine has more memory than the host planned for"
         failed_notes.append("%s: shared_buffers alone total %d MiB on a host planned with %d MiB; %s. Nothing "
-                            "was capped." % (LABELS["standalone"], shared // MIB, memory_mb,
-                                             "some instances did not start (above)" if notes else
-                                             "all six started here only because this machine has more memory "
-                                             "than the host planned for"))
+                            "was capped." % (LABELS["standalone"], shared // MIB, memory_mb, why))
     if failed_notes:
         out.append("")
         out.extend("- " + note for note in failed_notes)
@@ -199,8 +220,10 @@ def main(argv: list[str]) -> int:
         conf(argv[1], argv[2], int(argv[3]), float(argv[4]), int(argv[5]))
     elif len(argv) == 1 and argv[0] == "estimate":
         estimate()
-    elif len(argv) == 5 and argv[0] == "report":
-        report(argv[1], int(argv[2]), float(argv[3]), int(argv[4]))
+    elif len(argv) == 2 and argv[0] == "budget":
+        print(budget_of(int(argv[1])))
+    elif len(argv) in (5, 6) and argv[0] == "report":
+        report(argv[1], int(argv[2]), float(argv[3]), int(argv[4]), int(argv[5]) if len(argv) == 6 else 0)
     else:
         print(__doc__, file=sys.stderr)
         return 2
