@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Benchmark: back up six native instances holding pgbench data.
+#   floor: plain `pg_dump -Fc` of each instance's database, one after another (no globals, no row
+#          counts, no checksums, no fsync, nothing verified);
+#   ours:  playbooks/backup.yml for the six (globals, dumps, row counts in the dump's snapshot,
+#          fsync, sha256 manifest, verification, retention; instances in parallel, at most the
+#          host's cores at a time), the whole ansible-playbook run timed;
+#   drill: playbooks/restore_drill.yml for the six, when the collection has it.
+#   bench/backup/run.sh [ROUNDS]        (default 3; prints a Markdown table of medians)
+# Environment: BENCH_SCALE (20, pgbench scale: about 300 MB per instance), PG_VERSION (15).
+# Uses scratch clusters bk_bench_* on ports 25531-25536 and drops them afterwards, also on failure.
+# Never touches 5432-5438.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+VERSION=${PG_VERSION:-15}
+SCALE=${BENCH_SCALE:-20}
+NAMES=(infra chat slides suite mail sheet)
+BASE_PORT=25531
+BIN=${VENV:-.venv}/bin
+PGBIN=/usr/lib/postgresql/$VERSION/bin
+WORK=$(mktemp -d /tmp/darevel-backup-bench.XXXXXX)
+export ANSIBLE_CONFIG=$PWD/ansible.cfg
+
+now() { date +%s.%N; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+port_of() { echo $((BASE_PORT + $1)); }
+
+cleanup() {
+  local i
+  for i in "${!NAMES[@]}"; do
+    pg_dropcluster --stop "$VERSION" "bk_bench_${NAMES[$i]}" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+{
+  echo "postgres_runtime: native"
+  echo "postgres_version: $VERSION"
+  echo "postgres_tuning_memory_mb: 4096"
+  echo "postgres_tuning_cpus: 2"
+  echo "postgres_backup_root: $WORK/ours"
+  echo "postgres_reports_dir: $WORK/reports"
+  echo "postgres_credentials_dir: $WORK/credentials"
+  echo "postgres_env_dir: $WORK/env"
+  echo "postgres_instances:"
+  for i in "${!NAMES[@]}"; do
+    echo "  - {name: bk_bench_${NAMES[$i]}, port: $(port_of "$i"), database: bench}"
+  done
+} >"$WORK/vars.yml"
+
+items=$(for i in "${!NAMES[@]}"; do printf '{"name": "bk_bench_%s", "version": %s, "port": %s},' \
+  "${NAMES[$i]}" "$VERSION" "$(port_of "$i")"; done)
+"$BIN/ansible" localhost -m darevel.postgres.pg_instance \
+  -a "{\"instances\": [${items%,}], \"state\": \"started\"}" >"$WORK/create.log" 2>&1 || {
+  cat "$WORK/create.log" >&2; exit 1; }
+
+echo "loading pgbench scale $SCALE into six instances" >&2
+for i in "${!NAMES[@]}"; do
+  (
+    port=$(port_of "$i")
+    runuser -u postgres -- "$PGBIN/createdb" -h /var/run/postgresql -p "$port" bench
+    runuser -u postgres -- "$PGBIN/pgbench" -q -i -s "$SCALE" -h /var/run/postgresql -p "$port" bench
+  ) >"$WORK/load-$i.log" 2>&1 &
+  if (( i % 2 == 1 )); then wait; fi
+done
+wait
+total=0
+for i in "${!NAMES[@]}"; do
+  size=$(runuser -u postgres -- psql -X -At -h /var/run/postgresql -p "$(port_of "$i")" -d bench \
+    -c "SELECT pg_database_size('bench')")
+  total=$((total + size))
+done
+echo "data: $((total / 1024 / 1024)) MiB in six instances" >&2
+
+floor_once() {
+  local i start
+  rm -rf "$WORK/floor" && mkdir -p "$WORK/floor"
+  start=$(now)
+  for i in "${!NAMES[@]}"; do
+    "$PGBIN/pg_dump" -Fc -h /var/run/postgresql -p "$(port_of "$i")" -U postgres \
+      -f "$WORK/floor/${NAMES[$i]}.dump" bench
+  done
+  echo "$(now) - $start" | bc
+}
+
+ours_once() {
+  local start
+  start=$(now)
+  "$BIN/ansible-playbook" playbooks/backup.yml -e "@$WORK/vars.yml" >"$WORK/ours.log" 2>&1 || {
+    cat "$WORK/ours.log" >&2; exit 1; }
+  echo "$(now) - $start" | bc
+}
+
+drill_once() {
+  local start
+  start=$(now)
+  "$BIN/ansible-playbook" playbooks/restore_drill.yml -e "@$WORK/vars.yml" >"$WORK/drill.log" 2>&1 || {
+    tail -40 "$WORK/drill.log" >&2; exit 1; }
+  echo "$(now) - $start" | bc
+}
+
+has_drill=0
+git ls-files --error-unmatch playbooks/restore_drill.yml >/dev/null 2>&1 && has_drill=1
+floors=() ours=() drills=()
+for round in $(seq "$ROUNDS"); do
+  floors+=("$(floor_once)")
+  ours+=("$(ours_once)")
+  drill_note=""
+  if [ "$has_drill" = 1 ]; then drills+=("$(drill_once)"); drill_note=", drill ${drills[-1]} s"; fi
+  echo "round $round: floor ${floors[-1]} s, ours ${ours[-1]} s$drill_note" >&2
+done
+floor_size=$(du -sb "$WORK/floor" | cut -f1)
+ours_dir=$(ls -d "$WORK"/ours/bk_bench_infra/2* | tail -1)
+grep -A12 "instance  database" "$WORK/ours.log" | sed -n '2,10p' >&2 || true
+
+f=$(median "${floors[@]}"); o=$(median "${ours[@]}")
+printf '| measure (median of %d, pgbench scale %d, %d MiB in six instances) | seconds | x floor | target |\n' \
+  "$ROUNDS" "$SCALE" "$((total / 1024 / 1024))"
+printf '|---|---|---|---|\n'
+printf '| floor: pg_dump -Fc of the six, one after another | %.2f | 1.00 | |\n' "$f"
+printf '| playbooks/backup.yml, the six (whole run) | %.2f | %.2f | <= 0.70 |\n' "$o" "$(echo "$o / $f" | bc -l)"
+if [ "$has_drill" = 1 ]; then
+  d=$(median "${drills[@]}")
+  printf '| playbooks/restore_drill.yml, the six (whole run) | %.2f | %.2f | |\n' "$d" "$(echo "$d / $f" | bc -l)"
+else
+  printf '| playbooks/restore_drill.yml | not in this checkout yet | | |\n'
+fi
+echo "floor archives: $((floor_size / 1024 / 1024)) MiB; one of our backups (infra): $(du -sm "$ours_dir" | cut -f1) MiB" >&2
