@@ -25,6 +25,7 @@ import sys
 
 import yaml
 
+from ansible.errors import AnsibleError
 from ansible.plugins.loader import fragment_loader, init_plugin_loader
 from ansible.utils.plugin_docs import get_docstring
 
@@ -213,26 +214,43 @@ def return_rows(returns: dict, here: str, known: dict, prefix: str = "") -> list
 
 # --- pages ----------------------------------------------------------------------------------------
 
-def plugin_docs(kind: str) -> list:
-    """(name, path, doc, examples, returns) of every plugin of one kind, fragments resolved."""
+def plugin_docs(kind: str, unreadable: list) -> list:
+    """(name, path, doc, examples, returns) of every plugin of one kind, fragments resolved.
+
+    A plugin whose documentation does not load goes to `unreadable` (path and reason) instead.
+    """
     found = []
     for path in sorted(glob.glob(os.path.join(ROOT, "plugins", kind, "*.py"))):
-        name = os.path.basename(path)[:-3]
+        name, source = os.path.basename(path)[:-3], os.path.relpath(path, ROOT)
         if name.startswith("_"):
             continue
-        doc, examples, returns, _meta = get_docstring(path, fragment_loader, collection_name=COLLECTION,
-                                                      is_module=kind == "modules")
-        if doc:
-            found.append((name, os.path.relpath(path, ROOT), doc, examples, returns))
+        try:
+            doc, examples, returns, _meta = get_docstring(path, fragment_loader, collection_name=COLLECTION,
+                                                          is_module=kind == "modules")
+        except (AnsibleError, yaml.YAMLError) as exc:
+            reason = " ".join(str(exc).split())
+            unreadable.append("%s: its documentation does not load (%s); fix: make DOCUMENTATION, EXAMPLES "
+                              "and RETURN valid YAML (scripts/sanity.sh --test validate-modules shows more)"
+                              % (source, reason))
+            continue
+        if not doc:
+            unreadable.append("%s: no DOCUMENTATION; fix: document it as the other plugins are" % source)
+            continue
+        found.append((name, source, doc, examples, returns))
     return found
 
 
-def role_specs() -> list:
+def role_specs(unreadable: list) -> list:
     found = []
     for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml"))):
-        with open(path) as handle:
-            specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
-        found.append((path.split(os.sep)[-3], os.path.relpath(path, ROOT), specs))
+        source = os.path.relpath(path, ROOT)
+        try:
+            with open(path) as handle:
+                specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+        except yaml.YAMLError as exc:
+            unreadable.append("%s: not valid YAML (%s)" % (source, " ".join(str(exc).split())))
+            continue
+        found.append((path.split(os.sep)[-3], source, specs))
     return found
 
 
@@ -324,10 +342,10 @@ def render_index(plugins: dict, roles: list, here: str, known: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_all() -> dict:
-    """Every generated file, relative path -> text."""
-    plugins = {kind: plugin_docs(kind) for kind in ("modules", "lookup")}
-    roles = role_specs()
+def render_all(unreadable: list) -> dict:
+    """Every generated file, relative path -> text; sources that do not load go to `unreadable`."""
+    plugins = {kind: plugin_docs(kind, unreadable) for kind in ("modules", "lookup")}
+    roles = role_specs(unreadable)
     known = {}
     for kind, found in plugins.items():
         for name, *_rest in found:
@@ -377,7 +395,12 @@ def write(files: dict) -> None:
 
 
 def main() -> int:
-    files = render_all()
+    unreadable = []
+    files = render_all(unreadable)
+    if unreadable:  # nothing written: a page must not vanish because its source broke
+        for problem in unreadable:
+            print(problem, file=sys.stderr)
+        return 1
     if "--check" in sys.argv:
         problems = check(files)
         for problem in problems:
