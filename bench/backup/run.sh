@@ -112,7 +112,7 @@ for round in $(seq "$ROUNDS"); do
   echo "round $round: floor ${floors[-1]} s, ours ${ours[-1]} s$drill_note" >&2
 done
 floor_size=$(du -sb "$WORK/floor" | cut -f1)
-ours_dir=$(ls -d "$WORK"/ours/bk_bench_infra/2* | tail -1)
+ours_dir=$(find "$WORK/ours/bk_bench_infra" -mindepth 1 -maxdepth 1 -name '2*' | sort | tail -1)
 grep -A12 "instance  database" "$WORK/ours.log" | sed -n '2,10p' >&2 || true
 
 f=$(median "${floors[@]}"); o=$(median "${ours[@]}")

@@ -11,7 +11,7 @@ module: pg_backup
 short_description: Verified backups of PostgreSQL instances, with retention
 version_added: 0.2.0
 description:
-  - Backs up one instance, or several concurrently with O(instances): the globals
+  - Backs up one instance, or several concurrently with O(instances) - the globals
     (C(pg_dumpall --globals-only)) and each database (C(pg_dump), custom or directory format).
   - Each database's per-table row counts are taken in the snapshot its dump uses (an exported
     snapshot passed to C(pg_dump --snapshot)).

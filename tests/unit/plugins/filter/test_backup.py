@@ -37,6 +37,6 @@ def test_a_task_that_failed_before_any_instance_fails_them_all():
 
 
 def test_check_mode_rows_are_not_verified_yet():
-    rows = backup.backup_rows(PLAN[:1], {"instances": [{"name": "mail", "verified": None,
-                                                         "databases": [{"name": "darevel_mail"}]}]})
+    result = {"instances": [{"name": "mail", "verified": None, "databases": [{"name": "darevel_mail"}]}]}
+    rows = backup.backup_rows(PLAN[:1], result)
     assert backup.backup_failed(rows) == [] and " - " in backup.backup_table(rows).splitlines()[2] + " "
