@@ -148,6 +148,25 @@ def start_hosts(names: list[str], image: str) -> None:
     wait_booted(names)
 
 
+def cpu_seconds(names: Iterable[str]) -> Optional[float]:
+    """CPU time the containers have used so far (cgroup v1 cpuacct or v2 cpu.stat); None when
+    the engine's cgroups are not where this looks."""
+    total = 0.0
+    for name in names:
+        cid = docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
+        for path, scale in ((Path("/sys/fs/cgroup/cpuacct/docker") / cid / "cpuacct.usage", 1e-9),
+                            (Path("/sys/fs/cgroup/system.slice") / ("docker-%s.scope" % cid) / "cpu.stat", 1e-6),
+                            (Path("/sys/fs/cgroup/docker") / cid / "cpu.stat", 1e-6)):
+            if path.is_file():
+                text = path.read_text()
+                value = text.split("usage_usec", 1)[1].split()[0] if "usage_usec" in text else text.strip()
+                total += int(value) * scale
+                break
+        else:
+            return None
+    return total
+
+
 def placement(count: int, per_host: int = 2) -> dict[str, list[str]]:
     """darevel-fleet-1..count, each with `per_host` of the six instances, round robin."""
     hosts = {}
@@ -221,10 +240,10 @@ def recap(output: str) -> dict[str, dict[str, int]]:
             stats = {}
             continue
         if in_recap and ":" in line and "=" in line:
-            host, _, rest = line.partition(":")
+            host, rest = line.split(":", 1)
             counts = {}
             for field in rest.split():
-                key, _, value = field.partition("=")
+                key, value = (field.split("=", 1) + [""])[:2]
                 if value.isdigit():
                     counts[key] = int(value)
             stats[host.strip()] = counts
