@@ -79,6 +79,38 @@ def test_second_converge_of_the_survivors_changes_nothing(hosts, inventory, scra
     assert all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), stats
 
 
+def start_time(host: str, app: str) -> str:
+    return fleet.psql(host, PORTS[app], "SELECT extract(epoch FROM pg_postmaster_start_time())")
+
+
+def test_restart_checks_every_host_before_restarting_any(hosts, inventory, scratch):
+    # The stopped host is unreachable: the check play fails there, and no host restarts.
+    survivors = [h for h in hosts if h != VICTIM]
+    before = {h: postmaster_pid(h, hosts[h][0]) for h in survivors}
+    run = fleet.run_playbook(inventory, "restart.yml", scratch=scratch)
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert re.search(r"^fatal: \[%s\]" % re.escape(VICTIM), run.stdout, re.M), run.stdout[-3000:]
+    assert "Restart the native instances" not in run.stdout
+    assert {h: postmaster_pid(h, hosts[h][0]) for h in survivors} == before
+
+
+def test_rolling_restart_goes_one_host_at_a_time(hosts, inventory, scratch):
+    survivors = [h for h in hosts if h != VICTIM]
+    before = {(h, app): postmaster_pid(h, app) for h in survivors for app in hosts[h]}
+    run = fleet.run_playbook(inventory, "restart.yml", "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode == 0, run.stdout[-4000:]
+    # One play banner per batch of one host, and every instance restarted.
+    assert run.stdout.count("PLAY [Restart PostgreSQL instances, host batch by host batch]") == len(survivors)
+    after = {(h, app): postmaster_pid(h, app) for h in survivors for app in hosts[h]}
+    assert all(after[key] != before[key] for key in before), (before, after)
+    # Batches ran one after the other: each host's instances started after the previous host's.
+    order = re.findall(r"^changed: \[(darevel-fleet-\d+)\]", run.stdout, re.M)
+    assert list(dict.fromkeys(order)) == sorted(survivors), order
+    starts = [[float(start_time(h, app)) for app in hosts[h]] for h in sorted(survivors)]
+    for earlier, later in zip(starts, starts[1:]):
+        assert max(earlier) < min(later), starts
+
+
 def test_move_refuses_bad_requests_before_any_change(hosts, inventory, scratch):
     before = postmaster_pid("darevel-fleet-1", "mail")
     for extra in (["-e", "from=darevel-fleet-1", "-e", "to=darevel-fleet-1"],
