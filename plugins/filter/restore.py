@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for restore.yml, restore_drill.yml and migrate.yml: rows, per-instance results, table."""
+
+from __future__ import annotations
+
+from ansible_collections.darevel.postgres.plugins.filter.catalogue import _size, aligned
+
+COLUMNS = ("instance", "backup", "database", "restored as", "target", "size", "duration", "verified")
+
+
+def restore_items(plan: list, docker: bool = False, backups=None, suffix: str = "_drill") -> list:
+    """pg_restore `instances` for a drill: each planned instance restored into itself, every database
+    under <name><suffix>. With `backups` (a pg_backup result; empty: none was taken), each restores
+    the backup just taken;
+    an instance whose backup failed is left out (backup_failures reports it)."""
+    taken = {r.get("name"): r for r in (backups or {}).get("instances") or []}
+    items = []
+    for inst in plan:
+        item = {"name": inst["name"], "version": inst["version"], "port": inst["port"], "target_suffix": suffix}
+        if docker:
+            item["container"] = inst["docker"]["name"]
+        if backups:
+            done = taken.get(inst["name"]) or {}
+            if done.get("failed") or not done.get("backup_id"):
+                continue
+            item["backup_id"] = done["backup_id"]
+        items.append(item)
+    return items
+
+
+def backup_failures(plan: list, backups) -> list:
+    """Report rows for the planned instances the drill could not back up."""
+    if not backups:
+        return []
+    taken = {r.get("name"): r for r in (backups or {}).get("instances") or []}
+    rows = []
+    for inst in plan:
+        done = taken.get(inst["name"]) or {}
+        if done.get("failed") or not done.get("backup_id"):
+            error = done.get("msg") or (backups or {}).get("msg") or "no backup was taken"
+            rows.append({"instance": inst["name"], "backup_id": None, "target": None, "database": None,
+                         "target_database": None, "size_bytes": None, "seconds": None, "verified": False,
+                         "error": "backup failed: %s" % error})
+    return rows
+
+
+def restore_rows(result: dict) -> list:
+    """One row per restored database of a pg_restore result (single or `instances`); an instance that
+    failed before restoring anything gets one row carrying its error."""
+    items = result.get("instances")
+    if items is None:
+        items = [dict(result, failed=bool(result.get("failed")), msg=result.get("msg"))]
+    rows = []
+    for item in items:
+        base = {"instance": item.get("name"), "backup_id": item.get("backup_id"), "target": item.get("target")}
+        for db in item.get("databases") or []:
+            rows.append(dict(base, database=db["database"], target_database=db["target_database"],
+                             size_bytes=db.get("size_bytes"), seconds=db.get("seconds"),
+                             verified=bool(db.get("verified")), error=None))
+        if item.get("failed"):
+            rows.append(dict(base, database=None, target_database=None, size_bytes=None, seconds=None,
+                             verified=False, error=item.get("msg")))
+    return rows
+
+
+def restore_instances(rows: list) -> list:
+    """Pass or fail per instance: passed when every one of its databases was verified."""
+    out: dict = {}
+    for row in rows:
+        entry = out.setdefault(row["instance"], {"instance": row["instance"], "backup_id": row.get("backup_id"),
+                                                 "databases": 0, "result": "passed", "error": None})
+        if row.get("database"):
+            entry["databases"] += 1
+        if not row.get("verified"):
+            entry["result"] = "failed"
+            entry["error"] = row.get("error") or entry["error"]
+    return list(out.values())
+
+
+def _duration(seconds) -> str:
+    return "-" if seconds is None else "%.1fs" % float(seconds)
+
+
+def restore_table(rows: list) -> str:
+    """instance, backup, database, restored as, target, size, duration, verified; errors below."""
+    body = [[str(r.get("instance") or "-"), str(r.get("backup_id") or "-"), str(r.get("database") or "-"),
+             str(r.get("target_database") or "-"), str(r.get("target") or "-"), _size(r.get("size_bytes")),
+             _duration(r.get("seconds")), "yes" if r.get("verified") else "NO"] for r in rows]
+    lines = aligned([list(COLUMNS)] + body)
+    lines += ["%s: %s" % (r["instance"], r["error"]) for r in rows if r.get("error")]
+    return "\n".join(lines)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "restore_items": restore_items,
+            "backup_failures": backup_failures,
+            "restore_rows": restore_rows,
+            "restore_instances": restore_instances,
+            "restore_table": restore_table,
+        }

@@ -1,0 +1,611 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restore a backup written by pg_backup (see the backup contract in docs/backups.md).
+
+Private to darevel.postgres. Order of work for one instance: pick the backup (latest or by id),
+check every file's size and sha256 against the manifest, check the target (existing databases need
+an explicit confirmation), and only then touch a database: globals, then each database restored
+into a fresh database, its per-table row counts compared with the manifest. A replaced database is
+restored under a temporary name first and swapped in only once its counts match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tarfile
+import time
+from typing import Iterator, Optional
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
+from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+
+BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
+MANIFEST = "manifest.json"
+PG_ROOT = "/usr/lib/postgresql"
+TEMP_SUFFIX = "_darevel_restore"
+IDENT_MAX = 63
+STAGE_DIR = "/tmp/darevel-restore"
+# Every ordinary table (partitions included, partitioned parents not, extension tables left out:
+# the manifest's definition), counted in one round trip: query_to_xml runs each count server-side,
+# with format() quoting the names.
+COUNT_SQL = (
+    "SELECT n.nspname || '.' || c.relname, (xpath('/row/c/text()', query_to_xml(format("
+    "'SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
+    "AND d.deptype = 'e') ORDER BY 1"
+)
+CREATE_ROLE = re.compile(r'^CREATE ROLE ("(?:[^"]|"")+"|[^\s;]+);\s*$')
+GRANTED_BY = re.compile(r'\s+GRANTED BY\s+("(?:[^"]|"")+"|[^\s;]+)\s*;\s*$')
+ALTER_ROLE = re.compile(r'^ALTER ROLE ("(?:[^"]|"")+"|[^\s;]+) ')
+
+
+# --------------------------------------------------------------------------- pure logic
+
+
+def backup_key(backup_id: str) -> tuple:
+    """Sort key of a backup id: its timestamp, then the -N suffix numerically (-10 after -9)."""
+    match = BACKUP_ID.match(backup_id)
+    if not match:
+        return ("", 0)
+    return (match.group(1), int(match.group(2) or 0))
+
+
+def complete_backups(names: list[str], has_manifest) -> list[str]:
+    """Backup ids among directory names: well-formed (no .partial work directory) and holding a
+    manifest, oldest first."""
+    return sorted((n for n in names if BACKUP_ID.match(n) and has_manifest(n)), key=backup_key)
+
+
+def select_backup(available: list[str], wanted: Optional[str], instance: str, where: str) -> str:
+    if not available:
+        raise DarevelError("instance '%s': no complete backup under %s; fix: run playbooks/backup.yml "
+                           "(-e apps=%s) first, or point postgres_backup_root at the backups" % (instance, where, instance))
+    if wanted in (None, "", "latest"):
+        return max(available, key=backup_key)
+    if wanted not in available:
+        raise DarevelError("instance '%s': backup '%s' not found under %s; fix: use one of %s, or latest" % (
+            instance, wanted, where, ", ".join(available[-10:])))
+    return wanted
+
+
+def safe_path(path: str) -> bool:
+    parts = path.replace("\\", "/").split("/")
+    return bool(path) and not path.startswith("/") and ".." not in parts
+
+
+def manifest_problems(manifest: dict, instance: str, backup_id: str) -> list[str]:
+    """What makes a manifest unusable, each naming the backup and the fix."""
+    where = "instance '%s': backup %s" % (instance, backup_id)
+    if not isinstance(manifest, dict) or manifest.get("format") != 1:
+        return ["%s: manifest format %r is not 1; fix: restore it with the collection version that wrote it" % (
+            where, manifest.get("format") if isinstance(manifest, dict) else None)]
+    problems = []
+    files = manifest.get("files") or []
+    listed = {f.get("path") for f in files}
+    for entry in files:
+        if not safe_path(str(entry.get("path", ""))) or not isinstance(entry.get("size"), int) or not entry.get("sha256"):
+            problems.append("%s: manifest file entry %r is invalid; fix: use another backup" % (where, entry))
+    for db in manifest.get("databases") or []:
+        path = str(db.get("path", ""))
+        covered = path in listed or any(str(p).startswith(path.rstrip("/") + "/") for p in listed)
+        if db.get("format") not in ("custom", "directory") or not safe_path(path) or not covered:
+            problems.append("%s: database %r has no checksummed file %r in the manifest; fix: use another "
+                            "backup" % (where, db.get("name"), path))
+    if not manifest.get("databases"):
+        problems.append("%s: the manifest lists no database; fix: use another backup" % where)
+    return problems
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(backup_dir: str, manifest: dict, instance: str) -> list[str]:
+    """Size, then sha256 of every file the manifest lists; every mismatch is reported."""
+    problems = []
+    for entry in manifest.get("files") or []:
+        path = os.path.join(backup_dir, entry["path"])
+        where = "instance '%s': backup file %s" % (instance, path)
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            problems.append("%s is missing; fix: use another backup (-e backup_id=...)" % where)
+            continue
+        if size != entry["size"]:
+            problems.append("%s has %d bytes, the manifest says %d; fix: use another backup" % (where, size, entry["size"]))
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append("%s does not match its sha256 in the manifest (corrupted); fix: use another backup "
+                            "(-e backup_id=...)" % where)
+    return problems
+
+
+def selected_databases(manifest: dict, wanted: Optional[list], instance: str) -> tuple[list[dict], list[str]]:
+    entries = {db["name"]: db for db in manifest.get("databases") or []}
+    if not wanted:
+        return list(entries.values()), []
+    unknown = [name for name in wanted if name not in entries]
+    problems = ["instance '%s': database '%s' is not in backup %s; fix: choose from %s" % (
+        instance, name, manifest.get("backup_id"), ", ".join(sorted(entries))) for name in unknown]
+    return [entries[name] for name in wanted if name in entries], problems
+
+
+def target_names(sources: list[str], target_database: Optional[str], suffix: Optional[str],
+                 instance: str) -> tuple[dict, list[str]]:
+    """{source database: target database}; a single target name only for a single database."""
+    if target_database and len(sources) > 1:
+        return {}, ["instance '%s': target_database '%s' given for %d databases (%s); fix: restore one "
+                    "database (databases=[...]) or use target_suffix" % (
+                        instance, target_database, len(sources), ", ".join(sources))]
+    names = {src: target_database or "%s%s" % (src, suffix or "") for src in sources}
+    problems = ["instance '%s': target database name '%s' is longer than %d bytes; fix: choose a shorter "
+                "target_database or target_suffix" % (instance, name, IDENT_MAX)
+                for name in names.values() if len(name.encode()) > IDENT_MAX]
+    return names, problems
+
+
+def replace_problems(instance: str, where: str, existing: set, targets: list[str], confirmed: list[str]) -> list[str]:
+    """An existing target database is replaced only when its name was confirmed."""
+    return ["instance '%s': database '%s' already exists on %s and would be replaced; fix: restore under "
+            "another name (target_database=... / -e target_database=...) or confirm with confirm_replace=[%s] "
+            "(playbooks: -e confirm_replace=%s)" % (instance, db, where, db, db)
+            for db in targets if db in existing and db not in (confirmed or [])]
+
+
+def compare_counts(expected: dict, actual: dict) -> list[str]:
+    """Differences between the manifest's row counts and the restored database's, one line each."""
+    out = []
+    for table in sorted(expected):
+        if table not in actual:
+            out.append("%s: missing (the backup has %d rows)" % (table, expected[table]))
+        elif int(actual[table]) != int(expected[table]):
+            out.append("%s: %d rows, the backup has %d" % (table, int(actual[table]), int(expected[table])))
+    return out
+
+
+def parse_counts(output: str) -> dict:
+    counts = {}
+    for line in output.splitlines():
+        if "|" in line:
+            table, count = line.rsplit("|", 1)
+            counts[table] = int(count)
+    return counts
+
+
+def parse_toc(listing: str) -> dict:
+    """Owner of the database from `pg_restore -l -C` (its DATABASE entry, listed only with -C), and the archive's encoding."""
+    facts: dict = {"owner": None, "encoding": None}
+    for line in listing.splitlines():
+        if line.startswith(";") and "Encoding:" in line:
+            facts["encoding"] = line.split("Encoding:", 1)[1].strip()
+        parts = line.split()
+        # 3385; 1262 16384 DATABASE - darevel_mail darevel_mail_owner
+        if len(parts) >= 7 and parts[3] == "DATABASE" and parts[4] == "-":
+            facts["owner"] = parts[-1]
+    return facts
+
+
+def unquote(ident: str) -> str:
+    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident
+
+
+def filter_globals(text: str, existing_roles: set) -> tuple[str, list[str], list[str]]:
+    """globals.sql reduced to the roles the target lacks (their CREATE and ALTER ROLE lines) and the
+    memberships that involve them; roles that exist keep their password and attributes; tablespaces
+    are left out (their paths belong to the source host)."""
+    kept, created, skipped = [], [], []
+    for line in text.splitlines():
+        create, alter = CREATE_ROLE.match(line), ALTER_ROLE.match(line)
+        if create or alter:
+            role = unquote((create or alter).group(1))
+            if role in existing_roles:
+                if create:
+                    skipped.append(role)
+                continue
+            if create:
+                created.append(role)
+            kept.append(line)
+        elif line.startswith("GRANT ") and set(unquote(t) for t in re.findall(r'"(?:[^"]|"")+"|[^\s,;]+', line)) & set(created):
+            # The grantor of the source (often postgres) may not exist on the target.
+            kept.append(GRANTED_BY.sub(";", line))
+        elif line.startswith("SET ") or line.startswith("--") or not line.strip():
+            kept.append(line)
+    return "\n".join(kept) + "\n", created, skipped
+
+
+def dsn_env(dsn: dict) -> dict:
+    """libpq environment for an external server: the password never goes on a command line."""
+    env = {"PGHOST": dsn["host"], "PGPORT": str(dsn.get("port") or 5432), "PGUSER": dsn["user"],
+           "PGCONNECT_TIMEOUT": str(dsn.get("connect_timeout") or 10)}
+    if dsn.get("password"):
+        env["PGPASSWORD"] = dsn["password"]
+    if dsn.get("sslmode"):
+        env["PGSSLMODE"] = dsn["sslmode"]
+    if dsn.get("sslrootcert"):
+        env["PGSSLROOTCERT"] = dsn["sslrootcert"]
+    return env
+
+
+def dsn_label(dsn: dict) -> str:
+    label = "%s@%s:%s" % (dsn["user"], dsn["host"], dsn.get("port") or 5432)
+    return label + (" (sslmode=%s)" % dsn["sslmode"] if dsn.get("sslmode") else "")
+
+
+def env_values(dsn: dict, database: str) -> dict:
+    """The app's env file pointing at the external server (keys of roles/database, plus TLS)."""
+    values = {"DB_HOST": dsn["host"], "DB_PORT": dsn.get("port") or 5432, "DB_NAME": database,
+              "POSTGRES_USER": dsn["user"], "POSTGRES_PASSWORD": dsn.get("password") or ""}
+    if dsn.get("sslmode"):
+        values["DB_SSLMODE"] = dsn["sslmode"]
+    if dsn.get("sslrootcert"):
+        values["DB_SSLROOTCERT"] = dsn["sslrootcert"]
+    return values
+
+
+def temp_name(database: str) -> str:
+    return database.encode()[:IDENT_MAX - len(TEMP_SUFFIX)].decode("utf-8", "ignore") + TEMP_SUFFIX
+
+
+def quote_ident(name: str) -> str:
+    return '"%s"' % name.replace('"', '""')
+
+
+def client_bin(tool: str, version: Optional[int], minimum: int, root: str = PG_ROOT) -> Optional[str]:
+    """The instance's own client when given, else the newest installed one that reads the archive."""
+    if version:
+        path = os.path.join(root, str(version), "bin", tool)
+        return path if os.path.exists(path) else None
+    try:
+        found = sorted(int(v) for v in os.listdir(root) if v.isdigit())
+    except OSError:
+        return None
+    for major in reversed(found):
+        path = os.path.join(root, str(major), "bin", tool)
+        if major >= minimum and os.path.exists(path):
+            return path
+    return None
+
+
+def tar_stream(base: str, relpaths: list[str], prefix: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """An uncompressed tar of the files, read as it is sent (put_archive), never held in memory."""
+    dirs = set()
+    for rel in relpaths:
+        parts = rel.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:depth]))
+    for name in [""] + sorted(dirs):
+        info = tarfile.TarInfo(prefix + ("/" + name if name else ""))
+        info.type, info.mode = tarfile.DIRTYPE, 0o700
+        yield info.tobuf(format=tarfile.PAX_FORMAT)
+    for rel in relpaths:
+        full = os.path.join(base, rel)
+        info = tarfile.TarInfo("%s/%s" % (prefix, rel))
+        info.size, info.mode = os.path.getsize(full), 0o600
+        yield info.tobuf(format=tarfile.PAX_FORMAT)
+        with open(full, "rb") as handle:
+            for block in iter(lambda: handle.read(chunk), b""):
+                yield block
+        yield b"\0" * ((512 - info.size % 512) % 512)
+    yield b"\0" * 1024
+
+
+# --------------------------------------------------------------------------- targets
+
+
+class CommandTarget:
+    """A server reached with the host's psql/pg_restore: a native instance over its Unix socket (as
+    postgres, through the ident map pg_instance installs) or an external DSN (password in PGPASSWORD)."""
+
+    def __init__(self, module, label: str, conn_args: list[str], env: dict, version: Optional[int], minimum: int) -> None:
+        self.module = module
+        self.label = label
+        self.conn_args = conn_args
+        self.env = dict(env, LC_ALL="C")
+        self.version = version
+        self.minimum = minimum
+
+    def _bin(self, tool: str) -> str:
+        path = client_bin(tool, self.version, self.minimum) or (self.module.get_bin_path(tool) if not self.version else None)
+        if not path:
+            raise DarevelError("%s: no %s client of version %s or newer on the host; fix: install the PostgreSQL "
+                               "%s client packages" % (self.label, tool, self.version or self.minimum,
+                                                       self.version or self.minimum))
+        return path
+
+    def _run(self, argv: list[str], what: str) -> str:
+        rc, out, err = self.module.run_command(argv, environ_update=self.env)
+        if rc != 0:
+            raise DarevelError("%s: %s failed (rc=%d): %s" % (self.label, what, rc, (err or out).strip()[-1500:]))
+        return out
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        return self._run([self._bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + self.conn_args
+                         + ["-d", database, "-c", sql], "psql")
+
+    def stage(self, backup_dir: str, relpaths: list[str]) -> str:
+        return backup_dir
+
+    def toc(self, path: str) -> str:
+        return self._run([self._bin("pg_restore"), "-l", "-C", path], "pg_restore -l")
+
+    def restore(self, path: str, database: str, jobs: int, no_owner: bool) -> None:
+        argv = [self._bin("pg_restore"), "--exit-on-error", "--no-password"] + self.conn_args + ["-d", database]
+        argv += ["--no-owner", "--no-acl"] if no_owner else []
+        argv += ["-j", str(jobs)] if jobs > 1 else []
+        self._run(argv + [path], "pg_restore into %s" % database)
+
+    def cleanup(self) -> None:
+        pass
+
+
+class DockerTarget:
+    """An instance in a container: the files are copied in and pg_restore runs there, so the client is
+    the server's own version; the superuser is the container's POSTGRES_USER."""
+
+    def __init__(self, container, label: str, user: str) -> None:
+        self.container = container
+        self.label = label
+        self.user = user
+        self.staged: Optional[str] = None
+
+    def _exec(self, argv: list[str], what: str, user: str = "postgres") -> str:
+        rc, output = self.container.exec_run(argv, user=user, environment={"LC_ALL": "C"})
+        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        if rc != 0:
+            raise DarevelError("%s: %s failed in container %s (rc=%s): %s" % (
+                self.label, what, self.container.name, rc, text.strip()[-1500:]))
+        return text
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        return self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database,
+                           "-c", sql], "psql")
+
+    def stage(self, backup_dir: str, relpaths: list[str]) -> str:
+        prefix = "%s-%d" % (os.path.basename(STAGE_DIR), os.getpid())
+        self.staged = "/tmp/" + prefix
+        self._exec(["rm", "-rf", self.staged], "rm", user="root")
+        if not self.container.put_archive("/tmp", tar_stream(backup_dir, relpaths, prefix)):
+            raise DarevelError("%s: copying the backup into container %s failed; fix: check free space in the "
+                               "container (docker exec %s df -h /tmp)" % (self.label, self.container.name,
+                                                                         self.container.name))
+        self._exec(["chown", "-R", "postgres:postgres", self.staged], "chown", user="root")
+        return self.staged
+
+    def toc(self, path: str) -> str:
+        return self._exec(["pg_restore", "-l", "-C", path], "pg_restore -l")
+
+    def restore(self, path: str, database: str, jobs: int, no_owner: bool) -> None:
+        argv = ["pg_restore", "--exit-on-error", "-U", self.user, "-d", database]
+        argv += ["--no-owner", "--no-acl"] if no_owner else []
+        argv += ["-j", str(jobs)] if jobs > 1 else []
+        self._exec(argv + [path], "pg_restore into %s" % database)
+
+    def cleanup(self) -> None:
+        if self.staged:
+            self._exec(["rm", "-rf", self.staged], "rm", user="root")
+            self.staged = None
+
+
+def docker_target(docker_host: Optional[str], container_name: str, label: str):
+    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+    try:
+        from docker.errors import NotFound
+    except ImportError:
+        raise DarevelError("%s: the Docker SDK for Python is missing; fix: install python3-docker" % label)
+    try:
+        container = client(docker_host).containers.get(container_name)
+    except NotFound:
+        raise DarevelError("%s: container %s does not exist; fix: start the instance (playbooks/start.yml) or "
+                           "name the right container" % (label, container_name))
+    if container.status != "running":
+        raise DarevelError("%s: container %s is %s; fix: start it (playbooks/start.yml -e apps=...)" % (
+            label, container_name, container.status))
+    env = dict(e.split("=", 1) for e in container.attrs.get("Config", {}).get("Env") or [] if "=" in e)
+    return DockerTarget(container, label, env.get("POSTGRES_USER") or "postgres")
+
+
+# --------------------------------------------------------------------------- the job
+
+
+class RestoreManager:
+    def __init__(self, module) -> None:
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+
+    def run(self) -> dict:
+        keys = ["name", "version", "port", "container", "backup_id", "databases", "target_database",
+                "target_suffix", "target_instance", "target_port", "target_version", "target_container"]
+        if self.params.get("instances") is not None:
+            items = [dict(item) for item in self.params["instances"]]
+        else:
+            items = [{k: self.params.get(k) for k in keys}]
+        if self.params.get("env_file") and (len(items) != 1 or not self.params.get("target_dsn")):
+            return {"results": [], "errors": ["env_file is rewritten only for one instance restored into target_dsn; "
+                                              "fix: give target_dsn and a single instance"]}
+        # workers 0: as many instances at a time as the host has cores.
+        results, errors = run_all(items, self.restore, self.params["workers"] or os.cpu_count() or 1)
+        return {"results": results, "errors": errors}
+
+    # ---- choosing and checking the backup (no database is touched here)
+
+    def backup(self, item: dict) -> tuple[str, str, dict]:
+        name = item["name"]
+        instance_dir = os.path.join(self.params["backup_root"], name)
+        try:
+            names = os.listdir(instance_dir)
+        except OSError:
+            names = []
+        available = complete_backups(names, lambda n: os.path.isfile(os.path.join(instance_dir, n, MANIFEST)))
+        backup_id = select_backup(available, item.get("backup_id") or self.params.get("backup_id"), name, instance_dir)
+        backup_dir = os.path.join(instance_dir, backup_id)
+        try:
+            with open(os.path.join(backup_dir, MANIFEST)) as handle:
+                manifest = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise DarevelError("instance '%s': manifest of backup %s cannot be read: %s; fix: use another backup" % (
+                name, backup_id, exc))
+        return backup_id, backup_dir, manifest
+
+    def target(self, item: dict, minimum: int):
+        dsn = self.params.get("target_dsn")
+        if dsn:
+            return CommandTarget(self.module, "target %s" % dsn_label(dsn), [], dsn_env(dsn), None, minimum), dsn_label(dsn)
+        tname = item.get("target_instance") or item["name"]
+        same = tname == item["name"]
+        container = item.get("target_container") or (item.get("container") if same else None)
+        label = "instance '%s'" % tname
+        if container:
+            return docker_target(self.params.get("docker_host"), container, label), label
+        port = item.get("target_port") or (item.get("port") if same else None)
+        if not port:
+            raise DarevelError("%s: no port for the target instance; fix: give target_port" % label)
+        version = item.get("target_version") or (item.get("version") if same else None) or self.params["default_version"]
+        args = ["-h", self.params["socket_dir"], "-p", str(port), "-U", "postgres"]
+        return CommandTarget(self.module, label, args, {}, version, minimum), label
+
+    def restore(self, item: dict) -> dict:
+        name = item["name"]
+        backup_id, backup_dir, manifest = self.backup(item)
+        problems = manifest_problems(manifest, name, backup_id)
+        entries, more = selected_databases(manifest, item.get("databases"), name)
+        problems += more
+        names, more = target_names([e["name"] for e in entries], item.get("target_database"),
+                                   item.get("target_suffix"), name)
+        problems += more
+        if not problems:
+            problems += verify_files(backup_dir, manifest, name)
+        if problems:
+            raise DarevelError("instance '%s': backup %s refused, no database was touched:\n- %s" % (
+                name, backup_id, "\n- ".join(problems)))
+        major = int(manifest.get("server_version_num") or 0) // 10000
+        target, where = self.target(item, major)
+        if getattr(target, "version", None) and target.version < major:
+            raise DarevelError("%s: PostgreSQL %s cannot restore backup %s of a PostgreSQL %s server; fix: restore "
+                               "into an instance of version %s or newer" % (where, target.version, backup_id,
+                                                                           manifest.get("server_version"), major))
+        existing = set(target.psql("SELECT datname FROM pg_database").splitlines())
+        problems = replace_problems(name, where, existing, list(names.values()), self.params.get("confirm_replace"))
+        if problems:
+            raise DarevelError("\n".join(problems))
+        result = {"name": name, "backup_id": backup_id, "path": backup_dir, "target": where,
+                  "server_version": manifest.get("server_version"), "changed": True, "databases": []}
+        sizes = file_sizes(manifest)
+        if self.check_mode:
+            result["databases"] = [self._row(e, names[e["name"]], sizes, None, None, existing, planned=True)
+                                   for e in entries]
+            result["globals"] = {"action": self._globals_mode()}
+            return result
+        relpaths = [f["path"] for f in manifest["files"]]
+        try:
+            base = target.stage(backup_dir, relpaths)
+            result["globals"] = self._globals(target, backup_dir, manifest)
+            for entry in entries:
+                result["databases"].append(self._one(target, base, entry, names[entry["name"]], existing, sizes))
+        finally:
+            target.cleanup()
+        if self.params.get("env_file"):
+            result["env_file"] = self._env_file(list(names.values())[0])
+        return result
+
+    # ---- the database work
+
+    def _globals_mode(self) -> str:
+        mode = self.params.get("globals") or "auto"
+        if mode == "auto":
+            return "none" if self.params.get("target_dsn") else "missing"
+        return mode
+
+    def _no_owner(self) -> bool:
+        value = self.params.get("no_owner")
+        return bool(self.params.get("target_dsn")) if value is None else value
+
+    def _globals(self, target, backup_dir: str, manifest: dict) -> dict:
+        mode = self._globals_mode()
+        gfile = (manifest.get("globals") or {}).get("file")
+        if mode == "none" or not gfile:
+            return {"action": "none", "created": [], "skipped": []}
+        with open(os.path.join(backup_dir, gfile)) as handle:
+            text = handle.read()
+        kept, created, skipped = filter_globals(text, set(target.psql("SELECT rolname FROM pg_roles").splitlines()))
+        if created:
+            # One psql -c: the statements run as one implicit transaction, all roles or none.
+            target.psql(kept)
+        return {"action": "missing", "created": created, "skipped": skipped}
+
+    def _one(self, target, base: str, entry: dict, dest: str, existing: set, sizes: dict) -> dict:
+        started = time.monotonic()
+        path = os.path.join(base, entry["path"])
+        replacing = dest in existing
+        work = temp_name(dest) if replacing else dest
+        owner = None if self._no_owner() else parse_toc(target.toc(path))["owner"]
+        if owner and owner not in set(target.psql("SELECT rolname FROM pg_roles").splitlines()):
+            owner = None
+        if replacing:
+            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
+        target.psql("CREATE DATABASE %s TEMPLATE template0%s" % (
+            quote_ident(work), " OWNER %s" % quote_ident(owner) if owner else ""))
+        try:
+            target.restore(path, work, max(1, self.params.get("jobs") or 1), self._no_owner())
+            counts = parse_counts(target.psql(COUNT_SQL, work))
+        except DarevelError as exc:
+            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
+            raise DarevelError("%s; the partly restored database %s was dropped%s; fix: see the error above" % (
+                exc.msg, work, ", %s is unchanged" % dest if replacing else ""))
+        differences = compare_counts(entry.get("row_counts") or {}, counts)
+        if differences:
+            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
+            raise DarevelError("%s: database %s restored from %s does not match the backup's row counts: %s; it was "
+                               "dropped%s; fix: restore another backup (-e backup_id=...)" % (
+                                   target.label, work, entry["name"], "; ".join(differences),
+                                   ", %s is unchanged" % dest if replacing else ""))
+        if replacing:
+            target.psql("DROP DATABASE %s WITH (FORCE)" % quote_ident(dest))
+            target.psql("ALTER DATABASE %s RENAME TO %s" % (quote_ident(work), quote_ident(dest)))
+        if self.params.get("drop_after"):
+            target.psql("DROP DATABASE %s WITH (FORCE)" % quote_ident(dest))
+        row = self._row(entry, dest, sizes, time.monotonic() - started, counts, existing)
+        row.update(verified=True, dropped=bool(self.params.get("drop_after")))
+        return row
+
+    def _row(self, entry: dict, dest: str, sizes: dict, seconds, counts, existing: set, planned: bool = False) -> dict:
+        expected = entry.get("row_counts") or {}
+        return {"database": entry["name"], "target_database": dest, "format": entry.get("format"),
+                "size_bytes": sizes.get(entry["name"], 0), "seconds": None if seconds is None else round(seconds, 3),
+                "tables": len(expected), "rows": sum(int(v) for v in expected.values()),
+                "replaced": dest in existing, "verified": False if planned else counts is not None,
+                "extra_tables": sorted(set(counts or {}) - set(expected))}
+
+    def _env_file(self, database: str) -> dict:
+        path = self.params["env_file"]
+        old = _envfile.read(path)
+        content = _envfile.render(env_values(self.params["target_dsn"], database))
+        if old == content:
+            return {"path": path, "changed": False, "backup": None}
+        saved = None
+        if old and self.params.get("env_backup", True):
+            saved = "%s.%s.bak" % (path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+            _envfile.write(saved, old)
+        _envfile.write(path, content)
+        return {"path": path, "changed": True, "backup": saved}
+
+
+def file_sizes(manifest: dict) -> dict:
+    """Bytes of each database's dump (a directory-format dump is the sum of its files)."""
+    out = {}
+    for db in manifest.get("databases") or []:
+        prefix = db["path"].rstrip("/") + "/"
+        out[db["name"]] = sum(f["size"] for f in manifest.get("files") or []
+                              if f["path"] == db["path"] or f["path"].startswith(prefix))
+    return out
