@@ -20,7 +20,7 @@ description:
     first and swapped in only once its row counts match, so a failed restore leaves it unchanged.
   - After each database is restored, the row count of every table in the manifest is compared with
     the restored database; any difference fails the task and the restored database is dropped.
-  - Globals (roles) are restored with O(globals=missing): only roles the target lacks are created,
+  - Globals (roles) are restored with O(globals=missing), which creates only the roles the target lacks;
     roles that exist keep their passwords and attributes. External servers get none by default.
   - On the docker runtime (O(container)) the files are copied into the container and C(pg_restore)
     runs there, so the client is the server's own version. Native instances are reached as
