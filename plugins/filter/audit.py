@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the security audit: the module's arguments from the plan, and the per-host table."""
+
+from __future__ import annotations
+
+from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
+
+STATUS_CELLS = {"pass": "pass", "fail": "FAIL", "not_applicable": "n/a"}
+
+
+def audit_items(plan: list, runtime: str = "native") -> list:
+    """Arguments of darevel.postgres.pg_audit for each planned instance. The addresses an instance
+    may listen on are those the plan gives it (its settings' listen_addresses)."""
+    items = []
+    for inst in plan:
+        item = {"name": inst["name"], "version": inst["version"], "database": inst["database"],
+                "owner": inst["owner"]}
+        if inst.get("app_role"):
+            item["app_role"] = inst["app_role"]
+        listen = (inst.get("settings") or {}).get("listen_addresses") or inst.get("listen_addresses")
+        if listen:
+            item["listen_addresses"] = [a.strip() for a in listen.split(",")] if isinstance(listen, str) else list(listen)
+        if inst.get("extensions"):
+            item["extensions"] = list(inst["extensions"])
+        if runtime == "docker":
+            item["container"] = (inst.get("docker") or {}).get("name") or inst.get("container")
+        items.append(item)
+    return items
+
+
+def audit_table(instances: list) -> str:
+    """One row per control, one column per instance; then each failure with its evidence and fix."""
+    if not instances:
+        return "no instance to audit"
+    first = instances[0]["controls"]
+    rows = [["id", "CIS", "severity", "control"] + [i["name"] for i in instances]]
+    for index, item in enumerate(first):
+        title = item["title"] if len(item["title"]) <= 60 else item["title"][:57] + "..."
+        rows.append([item["id"], item["cis"], item["severity"], title]
+                    + [STATUS_CELLS.get(i["controls"][index]["status"], "?") for i in instances])
+    lines = aligned(rows)
+    totals = ["%s: %d pass, %d fail, %d n/a" % (i["name"], i["summary"]["pass"], i["summary"]["fail"],
+                                                i["summary"]["not_applicable"]) for i in instances]
+    lines += ["", "; ".join(totals)]
+    for inst in instances:
+        for item in inst["controls"]:
+            if item["status"] == "fail":
+                lines.append("%s %s (%s): %s; fix: %s" % (inst["name"], item["id"], item["severity"],
+                                                          item["evidence"], item["fix"]))
+    return "\n".join(lines)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "audit_items": audit_items,
+            "audit_table": audit_table,
+        }

@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_audit
+short_description: Audit PostgreSQL instances against CIS-style security controls
+version_added: 0.1.0
+description:
+  - Reads each instance's settings, C(pg_hba.conf) rules, roles, database and schema privileges,
+    extensions and file modes, and evaluates every control of the collection's audit (see
+    C(docs/security.md)). Each control has our id, the closest CIS PostgreSQL 15 Benchmark
+    recommendation, a severity, a status (V(pass), V(fail) or V(not_applicable)), the evidence and the fix.
+  - Read-only; runs the same in check mode. Native instances are read as C(postgres) over the Unix
+    socket (root is mapped to it by the instance's ident map) and with C(stat); containers through
+    C(psql) and C(stat) inside them.
+  - Passwords are read only to test them against well-known values inside the module; no password or
+    verifier is ever returned.
+  - An instance that cannot be read (stopped, missing) fails every control with the reason.
+author:
+  - Darevel platform team (@darevel)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+requirements:
+  - psycopg2 on the managed host (native runtime)
+  - the Docker SDK for Python on the managed host (docker runtime)
+options:
+  instances:
+    description: The instances to audit.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Instance name.
+        type: str
+        required: true
+      version:
+        description: PostgreSQL major version.
+        type: int
+        default: 15
+      database:
+        description: The application database.
+        type: str
+        required: true
+      owner:
+        description: The database's owner role.
+        type: str
+        required: true
+      app_role:
+        description: The application role, checked for least privilege; the control is not applicable without it.
+        type: str
+      container:
+        description: Container name (O(runtime=docker)).
+        type: str
+      listen_addresses:
+        description: Addresses the instance may listen on with O(environment=prod), besides loopback.
+        type: list
+        elements: str
+      extensions:
+        description: Extensions this instance may have, besides O(extensions_allowed).
+        type: list
+        elements: str
+  runtime:
+    description: How the instances run.
+    type: str
+    choices: [native, docker]
+    default: native
+  layout:
+    description: Native layout, as in M(darevel.postgres.pg_instance).
+    type: str
+    choices: [auto, debian, generic]
+    default: auto
+  data_root:
+    description: Data root of the generic layout.
+    type: path
+    default: /var/lib/postgresql
+  docker_host:
+    description: Docker engine address with O(runtime=docker); C(DOCKER_HOST) or the local socket when omitted.
+    type: str
+  environment:
+    description: V(prod) makes TLS and TLS-only remote lines required and compares listen addresses with the given ones.
+    type: str
+    choices: [dev, prod]
+    default: dev
+  allow_any_address:
+    description: Whether pg_hba lines (or docker port bindings) open to every address are accepted.
+    type: bool
+    default: false
+  extensions_allowed:
+    description: Extensions allowed in every instance (C(plpgsql) always is).
+    type: list
+    elements: str
+    default: [pgcrypto]
+  workers:
+    description: Instances read at the same time.
+    type: int
+    default: 6
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Audit chat and mail on a prod host
+  darevel.postgres.pg_audit:
+    environment: prod
+    instances:
+      - {name: chat, database: darevel_chat, owner: darevel_chat_owner, listen_addresses: [10.0.0.5]}
+      - {name: mail, database: darevel_mail, owner: darevel_mail_owner, listen_addresses: [10.0.0.5]}
+  register: audit
+"""
+
+RETURN = r"""
+instances:
+  description: One entry per instance, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Instance name.
+      type: str
+    runtime:
+      description: V(native) or V(docker).
+      type: str
+    environment:
+      description: V(dev) or V(prod).
+      type: str
+    server_version:
+      description: The server's version (null when it could not be read).
+      type: str
+    error:
+      description: Why the instance could not be read (every control then fails).
+      type: str
+    controls:
+      description: One entry per control, with C(id), C(cis), C(title), C(severity), C(status), C(evidence), C(fix).
+      type: list
+      elements: dict
+    summary:
+      description: Counts of V(pass), V(fail), V(not_applicable) and the ids of the failed high controls (C(failed_high)).
+      type: dict
+failed_high:
+  description: Every failed control of severity high, as C(<instance>, <control id>) joined by a colon.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.darevel.postgres.plugins.module_utils._evidence import Auditor
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "instances": {"type": "list", "elements": "dict", "required": True, "options": {
+                "name": {"type": "str", "required": True},
+                "version": {"type": "int", "default": 15},
+                "database": {"type": "str", "required": True},
+                "owner": {"type": "str", "required": True},
+                "app_role": {"type": "str"},
+                "container": {"type": "str"},
+                "listen_addresses": {"type": "list", "elements": "str"},
+                "extensions": {"type": "list", "elements": "str"},
+            }},
+            "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
+            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            "data_root": {"type": "path", "default": "/var/lib/postgresql"},
+            "docker_host": {"type": "str"},
+            "environment": {"type": "str", "default": "dev", "choices": ["dev", "prod"]},
+            "allow_any_address": {"type": "bool", "default": False},
+            "extensions_allowed": {"type": "list", "elements": "str", "default": ["pgcrypto"]},
+            "workers": {"type": "int", "default": 6},
+        },
+        supports_check_mode=True,
+    )
+    module.exit_json(changed=False, **Auditor(module).run())
+
+
+if __name__ == "__main__":
+    main()
