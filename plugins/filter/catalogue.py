@@ -12,7 +12,8 @@ def instance_items(plan: list, settings: bool = True) -> list:
     """Arguments of darevel.postgres.pg_instance for each planned instance; settings=False leaves
     the settings file alone (a plain restart)."""
     return [dict({"name": i["name"], "version": i["version"], "port": i["port"]},
-                 **({"settings": i["settings"]} if settings and i.get("settings") is not None else {}))
+                 **({"settings": i["settings"]} if settings and i.get("settings") is not None else {}),
+                 **({"hba": i["hba"]} if i.get("hba") is not None else {}))
             for i in plan]
 
 
@@ -21,14 +22,19 @@ def env_file(instance: dict, env_dir: str) -> str:
 
 
 def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "localhost",
-                   runtime: str = "native") -> list:
-    """Arguments of darevel.postgres.pg_database; `passwords` follows the plan's order."""
-    if len(passwords) != len(plan):
+                   runtime: str = "native", app_passwords: list | None = None) -> list:
+    """Arguments of darevel.postgres.pg_database; `passwords` (owners) and `app_passwords` (the
+    application roles) follow the plan's order."""
+    if len(passwords) != len(plan) or (app_passwords is not None and len(app_passwords) != len(plan)):
         raise AnsibleFilterError("database_items: %d passwords for %d instances" % (len(passwords), len(plan)))
     items = []
-    for i, pw in zip(plan, passwords):
+    for index, (i, pw) in enumerate(zip(plan, passwords)):
         item = {"name": i["name"], "version": i["version"], "port": i["port"], "database": i["database"],
                 "owner": i["owner"], "owner_password": pw, "env_file": env_file(i, env_dir), "env_host": env_host}
+        if app_passwords is not None and i.get("app_role"):
+            item.update({"app_role": i["app_role"], "app_password": app_passwords[index]})
+        if i.get("enforce"):
+            item["enforce"] = i["enforce"]
         if runtime == "docker":
             item["container"] = i["docker"]["name"]
         items.append(item)

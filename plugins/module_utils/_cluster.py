@@ -14,6 +14,7 @@ import os
 import tempfile
 from typing import Optional
 
+from ansible_collections.darevel.postgres.plugins.module_utils import _security
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 SOCKET_DIR = "/var/run/postgresql"
@@ -21,8 +22,11 @@ SUPERUSER_MAP = "darevel_superuser"
 STATES = ("present", "started", "stopped", "restarted", "absent")
 
 
-def render_hba() -> str:
-    """Baseline client authentication: peer on the socket, SCRAM over TCP, never trust."""
+def render_hba(rules: Optional[list] = None) -> str:
+    """The instance's pg_hba from its rules (see _security.hba_rules); without rules the baseline:
+    peer on the socket, SCRAM over TCP, never trust."""
+    if rules is not None:
+        return _security.render_hba(rules)
     return (
         "# Managed by darevel.postgres (pg_instance): local edits are replaced.\n"
         "# TYPE  DATABASE  USER      ADDRESS         METHOD\n"
@@ -171,11 +175,11 @@ class DebianCluster:
             os.makedirs(directory, mode=0o755)
             stat = os.stat(self.config_dir)
             os.chown(directory, stat.st_uid, stat.st_gid)
-        _write_as_owner(self.settings_path(), content, self.config_dir, 0o644)
+        _write_as_owner(self.settings_path(), content, self.config_dir, 0o640)
 
-    def write_auth_files(self, check_mode: bool) -> bool:
+    def write_auth_files(self, check_mode: bool, hba: Optional[list] = None, diff: Optional[dict] = None) -> bool:
         return write_auth_files(self.config_dir, lambda path, content: _write_as_owner(path, content, self.config_dir),
-                                check_mode)
+                                check_mode, hba, diff)
 
     def systemd_enabled(self) -> bool:
         if not self.systemd:
@@ -184,19 +188,25 @@ class DebianCluster:
         return rc == 0
 
 
-def write_auth_files(directory: str, write, check_mode: bool) -> bool:
+def write_auth_files(directory: str, write, check_mode: bool, hba: Optional[list] = None,
+                     diff: Optional[dict] = None) -> bool:
     """Write pg_hba.conf and pg_ident.conf in `directory` with `write(path, content)` when they
-    differ; True when something changed (or would, in check mode)."""
+    differ; True when something changed (or would, in check mode). A changed pg_hba.conf's old and
+    new text go into `diff` (no secrets in either)."""
     changed = False
-    for filename, content in (("pg_hba.conf", render_hba()), ("pg_ident.conf", render_ident())):
+    for filename, content in (("pg_hba.conf", render_hba(hba)), ("pg_ident.conf", render_ident())):
         path = os.path.join(directory, filename)
+        current = ""
         try:
             with open(path) as handle:
-                if handle.read() == content:
-                    continue
+                current = handle.read()
+            if current == content:
+                continue
         except OSError:
             pass
         changed = True
+        if diff is not None and filename == "pg_hba.conf":
+            diff.update({"before": current, "after": content})
         if not check_mode:
             write(path, content)
     return changed

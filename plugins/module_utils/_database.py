@@ -9,7 +9,12 @@ mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM veri
 
 from __future__ import annotations
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram
+import io
+import os
+import tarfile
+import time
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
@@ -21,7 +26,45 @@ try:
 except ImportError:  # pragma: no cover - reported by the module
     HAS_PSYCOPG2 = False
 
-ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "env_file", "env_host", "container"]
+ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
+             "env_file", "env_host", "container", "enforce"]
+SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
+FIELD_SEPARATOR = "\x1f"  # psql's column separator: no SQL value we read contains it
+APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+# One row: does the application role hold exactly what it needs in its database (checked in that
+# database)? CONNECT, USAGE on public, the four data privileges on every table and the sequences,
+# default privileges for what the owner creates, and no CONNECT for PUBLIC.
+PRIVILEGES_OK = """SELECT has_database_privilege(%s, current_database(), 'CONNECT')
+  AND NOT has_database_privilege('public', current_database(), 'CONNECT')
+  AND has_schema_privilege(%s, 'public', 'USAGE')
+  AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                  AND NOT (has_table_privilege(%s, c.oid, 'SELECT') AND has_table_privilege(%s, c.oid, 'INSERT')
+                           AND has_table_privilege(%s, c.oid, 'UPDATE') AND has_table_privilege(%s, c.oid, 'DELETE')))
+  AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = 'public' AND c.relkind = 'S'
+                  AND NOT (has_sequence_privilege(%s, c.oid, 'USAGE') AND has_sequence_privilege(%s, c.oid, 'SELECT')))
+  AND (SELECT count(DISTINCT a.privilege_type) FROM pg_default_acl d, aclexplode(d.defaclacl) a
+       WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %s)
+         AND d.defaclnamespace = 'public'::regnamespace
+         AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)
+         AND ((d.defaclobjtype = 'r' AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE'))
+              OR (d.defaclobjtype = 'S' AND a.privilege_type = 'USAGE'))) = 5"""
+GRANTS = [
+    ("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC", ("database",)),
+    ("GRANT CONNECT ON DATABASE {} TO {}", ("database", "app_role")),
+    ("GRANT USAGE ON SCHEMA public TO {}", ("app_role",)),
+    ("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}", ("app_role",)),
+    ("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}", ("app_role",)),
+    ("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}",
+     ("owner", "app_role")),
+    ("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}",
+     ("owner", "app_role")),
+]
+# The settings of pg_file_settings that win (read last), for the managed names.
+WINNING = """SELECT f.name, f.sourcefile, f.sourceline FROM pg_file_settings f
+WHERE f.name = ANY(%s) AND f.seqno = (SELECT max(g.seqno) FROM pg_file_settings g WHERE g.name = f.name)
+ORDER BY f.name"""
 
 
 def quote_ident(name: str) -> str:
@@ -56,12 +99,14 @@ class ContainerSession:
     """SQL through `psql` inside the instance's container (docker runtime), as its superuser over the
     container's local socket; works whatever the current password is, so rotation needs no old one."""
 
-    def __init__(self, container, user: str) -> None:
+    def __init__(self, container, user: str, dbname: str = "postgres") -> None:
         self.container = container
         self.user = user
+        self.dbname = dbname
 
     def _psql(self, text: str) -> str:
-        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", "postgres", "-c", text]
+        argv = ["psql", "-X", "-q", "-A", "-t", "-F", FIELD_SEPARATOR, "-v", "ON_ERROR_STOP=1", "-U", self.user,
+                "-d", self.dbname, "-c", text]
         rc, output = self.container.exec_run(argv, user="postgres")
         output = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
         if rc != 0:
@@ -76,7 +121,7 @@ class ContainerSession:
 
     def fetchone(self, template: str, idents: tuple = (), params: tuple = ()):
         lines = [ln for ln in self._psql(self.render(template, idents, params)).splitlines() if ln != ""]
-        return (lines[0],) if lines else None
+        return tuple(lines[0].split(FIELD_SEPARATOR)) if lines else None
 
     def execute(self, template: str, idents: tuple = (), params: tuple = ()) -> None:
         self._psql(self.render(template, idents, params))
@@ -84,20 +129,63 @@ class ContainerSession:
     def close(self) -> None:
         pass
 
+    def in_database(self, dbname: str) -> "ContainerSession":
+        return ContainerSession(self.container, self.user, dbname)
+
+    def read_file(self, path: str) -> str:
+        rc, output = self.container.exec_run(["cat", path], user="postgres")
+        return output.decode("utf-8", "replace") if rc == 0 else ""
+
+    def write_file(self, path: str, content: str, like: str) -> None:
+        """Write `path` in the container with the owner of `like` and mode 0600."""
+        rc, output = self.container.exec_run(["stat", "-c", "%u:%g", like], user="postgres")
+        uid, gid = (int(v) for v in output.decode().strip().split(":")) if rc == 0 else (999, 999)
+        data = content.encode("utf-8")
+        info = tarfile.TarInfo(os.path.basename(path))
+        info.size, info.mode, info.uid, info.gid, info.mtime = len(data), 0o600, uid, gid, int(time.time())
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.addfile(info, io.BytesIO(data))
+        if not self.container.put_archive(os.path.dirname(path), buffer.getvalue()):
+            raise DarevelError("container %s: cannot write %s; fix: check the container's volume" % (
+                self.container.name, path))
+
 
 def env_values(item: dict) -> dict:
-    return {
+    values = {
         "DB_HOST": item.get("env_host") or "localhost",
         "DB_PORT": item["port"],
         "DB_NAME": item["database"],
         "POSTGRES_USER": item["owner"],
         "POSTGRES_PASSWORD": item["owner_password"],
     }
+    if item.get("app_role"):
+        values.update({"DB_APP_USER": item["app_role"], "DB_APP_PASSWORD": item["app_password"]})
+    return values
 
 
-def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10):
+def is_true(value) -> bool:
+    """A boolean from psycopg2 (True) or from psql's unaligned output ('t')."""
+    return value is True or str(value) in ("t", "True")
+
+
+def disable_line(path: str, line: int) -> None:
+    """Comment out one line of a configuration file, keeping its owner and mode."""
+    with open(path) as handle:
+        lines = handle.read().split("\n")
+    lines[line - 1] = "# %s  # disabled by darevel.postgres: it overrode a managed setting" % lines[line - 1]
+    stat = os.stat(path)
+    tmp = "%s.darevel-%d" % (path, os.getpid())
+    with open(tmp, "w") as handle:
+        handle.write("\n".join(lines))
+    os.chown(tmp, stat.st_uid, stat.st_gid)
+    os.chmod(tmp, stat.st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10, dbname: str = "postgres"):
     try:
-        conn = psycopg2.connect(host=socket_dir, port=port, user="postgres", dbname="postgres",
+        conn = psycopg2.connect(host=socket_dir, port=port, user="postgres", dbname=dbname,
                                 connect_timeout=connect_timeout, application_name="darevel.postgres")
     except psycopg2.Error as exc:
         raise DarevelError("instance '%s': cannot connect on port %s through %s as postgres: %s; fix: "
@@ -108,14 +196,14 @@ def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10):
     return DriverSession(conn)
 
 
-def container_session(name: str, container_name: str, user: str):
+def container_session(name: str, container_name: str, user: str, dbname: str = "postgres"):
     from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
     try:
         from docker.errors import NotFound
     except ImportError:
         raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" % name)
     try:
-        return ContainerSession(client(None).containers.get(container_name), user)
+        return ContainerSession(client(None).containers.get(container_name), user, dbname)
     except NotFound:
         raise DarevelError("instance '%s': container %s does not exist; fix: run the instance role (or "
                            "darevel.postgres.pg_container) first" % (name, container_name))
@@ -127,34 +215,54 @@ class DatabaseManager:
         self.params = module.params
         self.check_mode = module.check_mode
 
+    def _session(self, item: dict, dbname: str = "postgres"):
+        if item.get("container"):
+            return container_session(item["name"], item["container"], item["owner"], dbname)
+        return connect(self.params["socket_dir"], item["port"], item["name"], dbname=dbname)
+
     def converge(self, item: dict) -> dict:
-        for key in ("port", "database", "owner", "owner_password"):
+        required = ("port", "database", "owner", "owner_password") + (("app_password",) if item.get("app_role") else ())
+        for key in required:
             if not item.get(key):
                 raise DarevelError("instance '%s': %s is required; fix: set it" % (item["name"], key))
         queries: list[str] = []
         try:
-            if item.get("container"):
-                conn = container_session(item["name"], item["container"], item["owner"])
-            else:
-                conn = connect(self.params["socket_dir"], item["port"], item["name"])
+            conn = self._session(item)
         except DarevelError:
             if not self.check_mode:
                 raise
             conn = None  # check mode before the instance exists: everything would be created
-        before = self._state(conn, item) if conn else {"owner": None, "database_owner": None, "password_ok": False}
+        before = self._state(conn, item) if conn else {
+            "owner": None, "database_owner": None, "password_ok": False, "app_role": None, "app_password_ok": False,
+            "app_attributes_ok": False, "superuser_password": False}
+        fixed: list[str] = []
         try:
             queries += self._role(conn, item, before)
             queries += self._database(conn, item, before)
+            queries += self._app_role(conn, item, before)
+            queries += self._superuser(conn, item, before)
+            queries += self._privileges(item, before)
+            if conn is not None and not item.get("container"):
+                fixed, more = self._enforce(conn, item)
+                queries += more
+                if self.params.get("file_modes", True):
+                    queries += self._file_modes(conn)
+            if item.get("container") and conn is not None:
+                queries += self._container_hba(conn, item)
         finally:
             if conn is not None:
                 conn.close()
         env_changed, env_diff = self._env_file(item)
-        after = {"owner": item["owner"], "database_owner": item["owner"], "password_ok": True}
+        after = {"owner": item["owner"], "database_owner": item["owner"], "password_ok": True,
+                 "app_role": item.get("app_role"), "app_password_ok": bool(item.get("app_role")),
+                 "app_attributes_ok": bool(item.get("app_role")), "superuser_password": False}
+        before_shown = {k: v for k, v in before.items() if k != "privileges_ok"}
         return {
             "name": item["name"], "database": item["database"], "owner": item["owner"], "port": item["port"],
-            "env_file": item.get("env_file"), "queries": queries,
+            "app_role": item.get("app_role"), "env_file": item.get("env_file"), "queries": queries,
+            "settings_repaired": fixed,
             "changed": bool(queries) or env_changed,
-            "diff": {"before": dict(before, env_file=env_diff[0]), "after": dict(after, env_file=env_diff[1]),
+            "diff": {"before": dict(before_shown, env_file=env_diff[0]), "after": dict(after, env_file=env_diff[1]),
                      "before_header": "instance %s" % item["name"], "after_header": "instance %s" % item["name"]},
         }
 
@@ -162,9 +270,21 @@ class DatabaseManager:
         role = conn.fetchone("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (), (item["owner"],))
         db = conn.fetchone("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (),
                            (item["database"],))
-        return {"owner": item["owner"] if role else None,
-                "password_ok": bool(role) and _scram.matches(item["owner_password"], role[0]),
-                "database_owner": db[0] if db else None}
+        state = {"owner": item["owner"] if role else None,
+                 "password_ok": bool(role) and _scram.matches(item["owner_password"], role[0]),
+                 "database_owner": db[0] if db else None,
+                 "app_role": None, "app_password_ok": False, "app_attributes_ok": False, "superuser_password": False}
+        if item.get("app_role"):
+            app = conn.fetchone("SELECT rolpassword, NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication "
+                                "OR rolbypassrls) AND rolcanlogin FROM pg_authid WHERE rolname = %s", (),
+                                (item["app_role"],))
+            if app:
+                state.update({"app_role": item["app_role"], "app_password_ok": _scram.matches(item["app_password"], app[0]),
+                              "app_attributes_ok": is_true(app[1])})
+        if not item.get("container"):
+            sup = conn.fetchone("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'postgres'")
+            state["superuser_password"] = bool(sup) and is_true(sup[0])
+        return state
 
     def _execute(self, conn, template: str, idents: tuple, shown: str, params: tuple = ()) -> list[str]:
         if not self.check_mode:
@@ -181,6 +301,143 @@ class DatabaseManager:
             return []
         shown = verb.replace("{}", owner).replace("%s", "'SCRAM-SHA-256$********'")
         return self._execute(conn, verb, (owner,), shown, (_scram.verifier(item["owner_password"]),))
+
+    def _app_role(self, conn, item: dict, before: dict) -> list[str]:
+        """The application's role: logs in, holds no role attribute beyond LOGIN."""
+        app = item.get("app_role")
+        if not app:
+            return []
+        queries = []
+        if before["app_role"] is None:
+            verb = "CREATE ROLE {} %s PASSWORD %%s" % APP_ATTRIBUTES
+        elif not before["app_password_ok"]:
+            verb = "ALTER ROLE {} PASSWORD %s"
+        else:
+            verb = None
+        if verb:
+            shown = verb.replace("{}", app).replace("%s", "'SCRAM-SHA-256$********'")
+            queries += self._execute(conn, verb, (app,), shown, (_scram.verifier(item["app_password"]),))
+        if before["app_role"] is not None and not before["app_attributes_ok"]:
+            verb = "ALTER ROLE {} %s" % APP_ATTRIBUTES
+            queries += self._execute(conn, verb, (app,), verb.format(app))
+        return queries
+
+    def _superuser(self, conn, item: dict, before: dict) -> list[str]:
+        """The superuser is peer-only: a password would only open a way in over TCP."""
+        if not before.get("superuser_password"):
+            return []
+        verb = "ALTER ROLE {} PASSWORD NULL"
+        return self._execute(conn, verb, ("postgres",), verb.format("postgres"))
+
+    def _privileges(self, item: dict, before: dict) -> list[str]:
+        app = item.get("app_role")
+        if not app:
+            return []
+        if before["app_role"] is not None and before["database_owner"] is not None:
+            conn = self._session(item, item["database"])
+            try:
+                row = conn.fetchone(PRIVILEGES_OK, (), (app,) * 8 + (item["owner"], app))
+                if row and is_true(row[0]):
+                    return []
+                return self._grant(conn, item)
+            finally:
+                conn.close()
+        if self.check_mode:
+            return [template.format(*(item[k] for k in keys)) for template, keys in GRANTS]
+        conn = self._session(item, item["database"])
+        try:
+            return self._grant(conn, item)
+        finally:
+            conn.close()
+
+    def _grant(self, conn, item: dict) -> list[str]:
+        queries = []
+        for template, keys in GRANTS:
+            idents = tuple(item[key] for key in keys)
+            queries += self._execute(conn, template, idents, template.format(*idents))
+        return queries
+
+    def _enforce(self, conn, item: dict) -> tuple[list[str], list[str]]:
+        """Managed settings that another file or ALTER SYSTEM overrides are put back: the ALTER SYSTEM
+        value is reset, another file's line is commented out, then the instance reloads."""
+        names = sorted(item.get("enforce") or [])
+        if not names:
+            return [], []
+        rows = conn.conn.cursor()
+        try:
+            rows.execute(WINNING, (names,))
+            found = rows.fetchall()
+        finally:
+            rows.close()
+        fixed, queries = [], []
+        for name, sourcefile, sourceline in found:
+            if not sourcefile or sourcefile.endswith(SETTINGS_FILE):
+                continue
+            fixed.append(name)
+            if sourcefile.endswith("postgresql.auto.conf"):
+                queries += self._execute(conn, "ALTER SYSTEM RESET {}", (name,), "ALTER SYSTEM RESET %s" % name)
+            else:
+                queries.append("-- %s:%s: %s commented out" % (sourcefile, sourceline, name))
+                if not self.check_mode:
+                    disable_line(sourcefile, int(sourceline))
+        if fixed:
+            queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
+        return fixed, queries
+
+    def _file_modes(self, conn) -> list[str]:
+        """CIS file modes: the data directory 0700, configuration files 0640, the TLS key 0600 (0640
+        when root owns it, as PostgreSQL allows). Only modes wider than these are narrowed."""
+        paths = {}
+        for setting in ("data_directory", "config_file", "hba_file", "ident_file", "ssl_key_file"):
+            row = conn.fetchone("SELECT current_setting(%s, true)", (), (setting,))
+            paths[setting] = row[0] if row and row[0] else None
+        data_dir = paths["data_directory"]
+        if not data_dir:
+            return []
+        wanted = {data_dir: 0o700}
+        for setting in ("config_file", "hba_file", "ident_file"):
+            if paths[setting]:
+                wanted[paths[setting]] = 0o640
+        if paths["config_file"]:
+            settings_file = os.path.dirname(paths["config_file"]) + SETTINGS_FILE
+            wanted[settings_file] = 0o640
+        if paths["ssl_key_file"]:
+            key = os.path.join(data_dir, paths["ssl_key_file"])
+            try:
+                wanted[key] = 0o600 if os.stat(key).st_uid == os.stat(data_dir).st_uid else 0o640
+            except OSError:
+                pass
+        queries = []
+        for path, mode in wanted.items():
+            try:
+                current = os.stat(path).st_mode & 0o7777
+            except OSError:
+                continue
+            if current & ~mode:
+                queries.append("-- chmod %04o %s (was %04o)" % (mode, path, current))
+                if not self.check_mode:
+                    os.chmod(path, mode)
+        return queries
+
+    def _container_hba(self, conn, item: dict) -> list[str]:
+        """The container's pg_hba: the image's `trust` lines replaced (peer on the socket for its
+        superuser, SCRAM over TCP), then a reload."""
+        files = {}
+        for setting in ("hba_file", "ident_file"):
+            row = conn.fetchone("SELECT current_setting(%s)", (), (setting,))
+            files[setting] = row[0]
+        wanted = {files["hba_file"]: _security.render_hba(_security.container_hba_rules()),
+                  files["ident_file"]: _security.render_container_ident(item["owner"])}
+        queries = []
+        for path, content in wanted.items():
+            if conn.read_file(path) == content:
+                continue
+            queries.append("-- %s rewritten" % path)
+            if not self.check_mode:
+                conn.write_file(path, content, files["hba_file"])
+        if queries:
+            queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
+        return queries
 
     def _database(self, conn, item: dict, before: dict) -> list[str]:
         db, owner = item["database"], item["owner"]

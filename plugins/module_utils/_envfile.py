@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-SECRET_KEYS = ("POSTGRES_PASSWORD",)
+SECRET_KEYS = ("POSTGRES_PASSWORD", "DB_APP_PASSWORD")
 MASK = "********"
 
 

@@ -308,11 +308,11 @@ class GenericCluster:
         uid, gid = self._postgres_ids()
         _write(self.settings_path(), content, 0o600, uid, gid)
 
-    def write_auth_files(self, check_mode: bool) -> bool:
+    def write_auth_files(self, check_mode: bool, hba: Optional[list] = None, diff: Optional[dict] = None) -> bool:
         def write(path: str, content: str) -> None:
             uid, gid = self._postgres_ids()
             _write(path, content, 0o600, uid, gid)
-        return write_auth_files(self.data_dir, write, check_mode)
+        return write_auth_files(self.data_dir, write, check_mode, hba, diff)
 
     def systemd_enabled(self) -> bool:
         if not self.systemd:

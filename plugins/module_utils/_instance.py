@@ -163,7 +163,10 @@ class InstanceManager:
                     cluster.write_settings(_settings.render(job["item"]["settings"]))
                 continue
             if action == "auth_files":
-                if cluster.write_auth_files(self.check_mode):
+                hba_diff: dict = {}
+                if cluster.write_auth_files(self.check_mode, job["item"].get("hba"), hba_diff):
+                    if hba_diff:
+                        job["hba_diff"] = (hba_diff["before"], hba_diff["after"])
                     job["changed"] = True
                     running = current is not None and current["status"] == "started"
                     if running and not set(job["actions"]) & {"restart", "stop"}:
@@ -206,14 +209,16 @@ class InstanceManager:
             "layout": self.layout,
             "settings_changed": job["settings_changed"], "restart_required": job["restart_required"],
             "diff": {"before": dict({"state": before, "port": facts.get("port")},
-                                    **({"settings": job["settings_diff"][0]} if job.get("settings_diff") else {})),
+                                    **({"settings": job["settings_diff"][0]} if job.get("settings_diff") else {}),
+                                    **({"pg_hba": job["hba_diff"][0]} if job.get("hba_diff") else {})),
                      "after": dict({"state": after, "port": port if after != "absent" else None},
-                                   **({"settings": job["settings_diff"][1]} if job.get("settings_diff") else {})),
+                                   **({"settings": job["settings_diff"][1]} if job.get("settings_diff") else {}),
+                                   **({"pg_hba": job["hba_diff"][1]} if job.get("hba_diff") else {})),
                      "before_header": "instance %s" % cluster.name, "after_header": "instance %s" % cluster.name},
         }
 
     def run(self) -> dict:
-        items = batch_items(self.params, ["name", "version", "port", "settings"])
+        items = batch_items(self.params, ["name", "version", "port", "settings", "hba"])
         # Two phases: while postgresql-common creates a cluster, its half-written configuration
         # makes pg_ctlcluster fail for *other* clusters ("Invalid data directory for cluster"),
         # so every creation finishes before any instance starts.

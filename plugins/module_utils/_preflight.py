@@ -199,6 +199,8 @@ def run(params: dict) -> dict:
         problems += port_problems(instances, runtime=runtime, published=published)
     if not problems and runtime == "native":
         problems += disk_problems(instances, params["min_free_mb"])
+    # Found on the control node (passwords, client networks): reported with the rest, in one message.
+    problems += list(params.get("problems") or [])
     return {"runtime": runtime, "python_has_docker": importlib.util.find_spec("docker") is not None,
             "tuning": host_plan, "instances": instances, "problems": problems,
             "installed_versions": installed_versions(),

@@ -12,8 +12,14 @@ short_description: Ensure an instance's application database, its owner role and
 version_added: 0.1.0
 description:
   - For each instance, makes sure the owner role exists with the given password, the database exists
-    and belongs to that role, and writes the env file that the application backend reads
-    (C(DB_HOST), C(DB_PORT), C(DB_NAME), C(POSTGRES_USER), C(POSTGRES_PASSWORD)) with mode C(0600).
+    and belongs to that role, the application role (O(app_role)) exists with least privilege, and
+    writes the env file that the application backend reads (C(DB_HOST), C(DB_PORT), C(DB_NAME),
+    C(POSTGRES_USER), C(POSTGRES_PASSWORD), and C(DB_APP_USER), C(DB_APP_PASSWORD)) with mode C(0600).
+  - The C(postgres) superuser of a native instance has no password (it is reached only as the OS
+    user over the socket); a password found on it is removed.
+  - On the docker runtime the container's C(pg_hba.conf) and C(pg_ident.conf) are replaced (the
+    image's C(trust) lines go) by C(peer) on the socket for the image's superuser, C(scram-sha-256)
+    over TCP.
   - The password is sent as a SCRAM-SHA-256 verifier computed by the module, never in clear text,
     so it cannot appear in the server's statement log. An unchanged password is detected by
     recomputing the verifier with the stored salt; nothing is written then.
@@ -79,12 +85,49 @@ options:
       container:
         description: Container of the instance (docker runtime); see O(container).
         type: str
+      app_role:
+        description: Application role; see O(app_role).
+        type: str
+      app_password:
+        description: Password of the application role.
+        type: str
+      enforce:
+        description: Settings to keep effective; see O(enforce).
+        type: list
+        elements: str
+  app_role:
+    description:
+      - The application's role, with least privilege, C(LOGIN) and nothing else (C(NOSUPERUSER
+        NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS)); C(CONNECT) on its database (revoked from
+        C(PUBLIC)), C(USAGE) on schema C(public), C(SELECT, INSERT, UPDATE, DELETE) on its tables and
+        C(USAGE, SELECT) on its sequences, also by default privileges for what O(owner) creates later.
+      - Its password is set as a SCRAM verifier like the owner's, and written to the env file as
+        C(DB_APP_USER) and C(DB_APP_PASSWORD).
+    type: str
+  app_password:
+    description: Password of O(app_role).
+    type: str
+  enforce:
+    description:
+      - Names of settings the instance's settings file (C(conf.d/50-darevel-settings.conf)) sets that
+        must stay effective (native runtime). When another file or C(ALTER SYSTEM) overrides one, the
+        C(ALTER SYSTEM) value is reset or the other file's line is commented out, and the instance
+        reloads; C(settings_repaired) names them.
+    type: list
+    elements: str
   container:
     description:
       - On the docker runtime, the instance's container. SQL then runs through C(psql) inside the
         container as its superuser (the image's C(POSTGRES_USER)) over the local socket, so the
         password can be rotated without knowing the old one.
     type: str
+  file_modes:
+    description:
+      - Native instances - narrow the modes of the data directory (C(0700)), the configuration files
+        (C(postgresql.conf), C(pg_hba.conf), C(pg_ident.conf), the settings file; C(0640)) and the TLS
+        key (C(0600)) when they are wider, as the CIS benchmark asks.
+    type: bool
+    default: true
   socket_dir:
     description: Directory holding the instances' Unix sockets.
     type: path
@@ -118,6 +161,15 @@ queries:
   type: list
   elements: str
   sample: ["CREATE ROLE darevel_chat_owner LOGIN PASSWORD 'SCRAM-SHA-256$********'"]
+app_role:
+  description: Application role.
+  returned: when O(name) is given
+  type: str
+settings_repaired:
+  description: Settings of O(enforce) that were overridden and have been put back.
+  returned: when O(name) is given
+  type: list
+  elements: str
 database:
   description: Database name.
   returned: when O(name) is given
@@ -150,11 +202,15 @@ PER_INSTANCE = {
     "env_file": {"type": "path"},
     "env_host": {"type": "str", "default": "localhost"},
     "container": {"type": "str"},
+    "app_role": {"type": "str"},
+    "app_password": {"type": "str", "no_log": True},
+    "enforce": {"type": "list", "elements": "str"},
 }
 
 
 def main() -> None:
-    spec = batch_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"}}, PER_INSTANCE)
+    spec = batch_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"},
+                                "file_modes": {"type": "bool", "default": True}}, PER_INSTANCE)
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances")],
                            required_one_of=[("name", "instances")], supports_check_mode=True)
     items = module.params["instances"] or [module.params]

@@ -49,6 +49,20 @@ options:
       settings:
         description: PostgreSQL settings of the instance; see O(settings).
         type: dict
+      hba:
+        description: Client authentication rules of the instance; see O(hba).
+        type: list
+        elements: dict
+  hba:
+    description:
+      - The whole C(pg_hba.conf) of the instance, as rules with the keys C(type) (V(local), V(host),
+        V(hostssl)), C(database), C(user), C(address) (empty for V(local)) and C(method); the
+        security filter C(darevel.postgres.security_plan) builds them from the catalogue.
+      - Omitted, the baseline is written (C(peer) on the socket, C(scram-sha-256) on loopback).
+        Either way local edits are replaced, the diff shows the file, and only an instance whose
+        file changed is reloaded.
+    type: list
+    elements: dict
   settings:
     description:
       - PostgreSQL settings of the instance, written to C(conf.d/50-darevel-settings.conf) of the
@@ -223,7 +237,7 @@ def main() -> None:
             "data_checksums": {"type": "bool", "default": True},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
-        }, {"settings": {"type": "dict"}}),
+        }, {"settings": {"type": "dict"}, "hba": {"type": "list", "elements": "dict"}}),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],
         supports_check_mode=True,

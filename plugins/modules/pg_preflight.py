@@ -110,6 +110,14 @@ options:
     description: Free space needed under C(/var/lib/postgresql); V(0) skips the check.
     type: int
     default: 512
+  problems:
+    description:
+      - Problems found on the control node before this module runs (the passwords of a prod
+        inventory and the client networks, by the C(darevel.postgres.security_problems) filter, so
+        that no password is sent to the target for checking); they are reported with the module's own.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -177,6 +185,7 @@ def main() -> None:
             "default_version": {"type": "int", "default": 15},
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
+            "problems": {"type": "list", "elements": "str", "default": []},
             "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
             "tuning": {"type": "dict", "options": {
                 "enabled": {"type": "bool", "default": True},

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the secure state: password and network checks on the control node (passwords never
+travel to a module for checking), and the plan's security settings, pg_hba and firewall rules."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _security
+
+display = Display()
+
+
+def _instances(catalogue, enabled, version) -> tuple[list, list]:
+    """(enabled instances with defaults, every catalogue name); broken entries are left to pg_preflight."""
+    plan, problems = _catalogue.validate(catalogue, enabled, version)
+    if problems and isinstance(catalogue, list):
+        wanted = _catalogue.enabled_names(enabled, [e for e in catalogue if isinstance(e, dict)])
+        plan = [_catalogue.with_defaults(e, version) for e in catalogue
+                if isinstance(e, dict) and e.get("name") in wanted and isinstance(e.get("database"), str)]
+    names = [e.get("name") for e in catalogue if isinstance(e, dict)] if isinstance(catalogue, list) else []
+    return plan, names
+
+
+def security_problems(catalogue, enabled="all", version=15, environment="dev", owner_passwords=None,
+                      app_passwords=None, allow_any=False) -> list:
+    """Every password and client-network problem of the instances this host runs, in one list."""
+    if environment not in _security.ENVIRONMENTS:
+        return ["host: postgres_environment %r is not one of %s; fix: set dev or prod" % (
+            environment, ", ".join(_security.ENVIRONMENTS))]
+    plan, names = _instances(catalogue, enabled, version)
+    given = {"owner": owner_passwords or {}, "app": app_passwords or {}}
+    problems = _security.password_problems(plan, environment, given, names)
+    for instance in plan:
+        found, warnings = _security.network_problems(instance, bool(allow_any))
+        problems += found
+        for warning in warnings:
+            display.warning(warning)
+    return problems
+
+
+def _docker_command(command: list, wanted: dict) -> list:
+    current = {}
+    for flag, arg in zip(command[1::2], command[2::2]):
+        if flag == "-c" and "=" in arg:
+            key, value = arg.split("=", 1)
+            current[key] = value
+    return _container.command(_security.merged(wanted, current))
+
+
+def security_plan(plan: list, environment: str = "dev", runtime: str = "native", tls: bool = False,
+                  listen=None, own_certs=None) -> list:
+    """The plan with each instance's security settings merged into its settings (native) or its
+    container's -c arguments (docker), its pg_hba rules and, with TLS, its certificate paths."""
+    if environment not in _security.ENVIRONMENTS:
+        raise AnsibleFilterError("security_plan: environment %r is not dev or prod" % environment)
+    out = []
+    for instance in plan:
+        instance = dict(instance)
+        own = (own_certs or {}).get(instance["name"])
+        wanted = _security.settings(instance, environment, runtime, bool(tls), list(listen or []), own)
+        instance["settings"] = _security.merged(wanted, instance.get("settings"))
+        if instance.get("docker"):
+            instance["docker"] = dict(instance["docker"], command=_docker_command(
+                instance["docker"]["command"], _security.settings(instance, environment, "docker", False)))
+        instance["hba"] = _security.hba_rules(instance, environment, bool(tls) and runtime == "native")
+        # Settings pg_database puts back when another file or ALTER SYSTEM overrides them (native;
+        # a container's -c arguments already win over every file).
+        instance["enforce"] = sorted(wanted) if runtime == "native" else []
+        instance["tls"] = (own or _security.tls_paths(instance["name"])) if tls and runtime == "native" else None
+        out.append(instance)
+    return out
+
+
+def firewall_rules(plan: list) -> str:
+    return _security.firewall_rules(plan)
+
+
+def tls_names(instance: dict, host: str, extra=None) -> list:
+    """subjectAltName entries of an instance's certificate (DNS:... and IP:...)."""
+    return _security.tls_names(instance, host, list(extra or []))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "security_problems": security_problems,
+            "security_plan": security_plan,
+            "firewall_rules": firewall_rules,
+            "tls_names": tls_names,
+        }

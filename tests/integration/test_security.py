@@ -1,0 +1,351 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secure state through site.yml on a prod-style inventory, native runtime (it_sec_a, it_sec_b
+on 25500-25501), and the docker runtime's pg_hba and passwords (it-sec-d on 25502).
+
+Ordered story: prod refuses bad passwords before any change; a converge with Vault-style
+passwords gives TLS (verify-full against the host's CA), hostssl for the client network, the
+least-privilege application role, CIS file modes and logging, and a rendered firewall rule set
+(proved by its rendered form: the shared test machine's firewall is not loaded); a second run
+changes nothing; an instance weakened by hand (a trust line, password_encryption=md5 by ALTER
+SYSTEM, ssl=off in postgresql.conf, a world-readable data directory) is repaired by the next
+converge; a rotation with log_statement=all leaves no clear password in the server log and only
+the rotated instance changes; a pg_hba change shows in check mode with its diff and reloads only
+its instance.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+from conftest import REPO, clusters, postmaster_pid, psql
+
+SITE = REPO / "playbooks" / "site.yml"
+CA = "/etc/darevel/postgres/tls/ca.crt"
+A = {"name": "it_sec_a", "port": 25500, "database": "it_sec_a", "clients": ["10.9.0.0/24"]}
+B = {"name": "it_sec_b", "port": 25501, "database": "it_sec_b"}
+D = {"name": "it_sec_d", "port": 25502, "database": "it_sec_d", "container": "it-sec-d", "volume": "it-sec-d-data"}
+IMAGE = "darevel-test/postgres:15"
+
+
+def pw() -> str:
+    return "S3c-%s" % secrets.token_urlsafe(18)
+
+
+def prod_vars(scratch, passwords: dict, a_clients=None) -> dict:
+    return {
+        "postgres_instances": [dict(A, clients=a_clients or A["clients"]), dict(B)],
+        "postgres_environment": "prod", "postgres_runtime": "native",
+        "postgres_owner_passwords": passwords["owner"], "postgres_app_passwords": passwords["app"],
+        "postgres_credentials_dir": str(scratch / "credentials"), "postgres_env_dir": str(scratch / "env"),
+        "postgres_reports_dir": str(scratch / "reports"),
+        "postgres_firewall_file": str(scratch / "firewall.nft"),
+    }
+
+
+def hba(name: str) -> str:
+    with open("/etc/postgresql/15/%s/pg_hba.conf" % name) as handle:
+        return handle.read()
+
+
+def show(port: int, setting: str) -> str:
+    return psql(port, "SHOW %s" % setting)
+
+
+def connect(item: dict, user: str, password: str, **kwargs):
+    return psycopg2.connect(host=kwargs.pop("host", "127.0.0.1"), port=item["port"], user=user, password=password,
+                            dbname=item["database"], connect_timeout=10, **kwargs)
+
+
+def load_time(port: int) -> str:
+    return psql(port, "SELECT pg_conf_load_time()")
+
+
+def wait_for(port: int, setting: str, value: str) -> str:
+    for _attempt in range(40):
+        if show(port, setting) == value:
+            break
+        time.sleep(0.25)
+    return show(port, setting)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tls_files():
+    """The instances' TLS directories go with them (the host's CA stays, as on a real host)."""
+    yield
+    for item in (A, B):
+        shutil.rmtree("/etc/darevel/postgres/tls/%s" % item["name"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def state(ansible, scratch):
+    passwords = {"owner": {"it_sec_a": pw(), "it_sec_b": pw()}, "app": {"it_sec_a": pw(), "it_sec_b": pw()}}
+    return {"passwords": passwords, "runs": {}}
+
+
+@pytest.fixture(scope="module")
+def converged(ansible, scratch, state):
+    run = ansible.run(SITE, prod_vars(scratch, state["passwords"]))
+    assert run.rc == 0, run.explain()
+    state["runs"]["first"] = run
+    state["runs"]["second"] = ansible.run(SITE, prod_vars(scratch, state["passwords"]))
+    return state
+
+
+def test_prod_refuses_bad_passwords_before_any_change(ansible, scratch):
+    bad = {"owner": {"it_sec_a": "password", "it_sec_b": "Short-1"},
+           "app": {"it_sec_b": "it_sec_b"}}
+    reused = pw()
+    bad["owner"]["it_sec_b"] = "Short-1"
+    bad["app"]["it_sec_a"] = reused
+    bad["owner"]["it_extra"] = reused  # an instance of another host in the same Vault file
+    variables = prod_vars(scratch, bad)
+    variables["postgres_instances"].append({"name": "it_extra", "port": 25519, "database": "it_extra"})
+    variables["postgres_instances_enabled"] = ["it_sec_a", "it_sec_b"]
+    run = ansible.run(SITE, variables)
+    assert run.rc != 0
+    msg = run.task("Check the catalogue, ports and disk")["msg"]
+    assert "Preflight found 4 problem(s), nothing was changed" in msg, msg
+    assert "instance 'it_sec_a': role it_sec_a_owner: the password is a well-known default" in msg
+    assert "instance 'it_sec_b': role it_sec_b_owner: the password has 7 characters, fewer than 16" in msg
+    assert "instance 'it_sec_b': role it_sec_b_app: the password is a well-known default" in msg
+    assert "postgres_app_passwords.it_sec_a reuses the password of postgres_owner_passwords.it_extra" in msg
+    assert "fix: set postgres_owner_passwords.it_sec_a to a Vault variable" in msg
+    assert reused not in run.stdout + run.stderr
+    assert not any(name.startswith("it_sec") for name in clusters())
+
+
+def test_prod_missing_password_is_refused(ansible, scratch, state):
+    passwords = {"owner": dict(state["passwords"]["owner"]), "app": {"it_sec_a": pw()}}
+    run = ansible.run(SITE, prod_vars(scratch, passwords))
+    assert run.rc != 0
+    msg = run.task("Check the catalogue, ports and disk")["msg"]
+    assert "instance 'it_sec_b': role it_sec_b_app has no password on this prod inventory" in msg
+    assert "fix: set postgres_app_passwords.it_sec_b" in msg
+    assert not any(name.startswith("it_sec") for name in clusters())
+
+
+def test_converge_is_idempotent(converged):
+    second = converged["runs"]["second"]
+    assert second.rc == 0, second.explain()
+    assert second.changed == 0, [r["_task"] for r in second.results if r.get("changed")]
+
+
+def test_tls_verify_full_against_the_hosts_ca(converged):
+    assert show(A["port"], "ssl") == "on"
+    assert show(A["port"], "ssl_min_protocol_version") == "TLSv1.2"
+    app = converged["passwords"]["app"]["it_sec_a"]
+    conn = connect(A, "it_sec_a_app", app, host="localhost", sslmode="verify-full", sslrootcert=CA)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            used, version = cur.fetchone()
+        assert used is True and version in ("TLSv1.2", "TLSv1.3")
+    finally:
+        conn.close()
+    with pytest.raises(psycopg2.OperationalError):  # a client that checks the name refuses a wrong one
+        connect(A, "it_sec_a_app", app, host="127.0.0.2", sslmode="verify-full", sslrootcert=CA).close()
+
+
+def test_pg_hba_and_listening_from_data(converged):
+    text = hba("it_sec_a")
+    rules = [line.split() for line in text.splitlines() if line and not line.startswith("#")]
+    assert ["hostssl", "it_sec_a", "it_sec_a_owner,it_sec_a_app", "10.9.0.0/24", "scram-sha-256"] in rules
+    assert {r[-1] for r in rules if r[0] != "local"} == {"scram-sha-256"}
+    assert not any(word in text for word in (" trust", " md5", " password"))
+    assert "10.9.0.0" not in hba("it_sec_b")
+    assert show(A["port"], "listen_addresses") == "localhost"
+    assert show(A["port"], "password_encryption") == "scram-sha-256"
+
+
+def test_application_role_has_least_privilege(converged):
+    owner, app = converged["passwords"]["owner"]["it_sec_a"], converged["passwords"]["app"]["it_sec_a"]
+    with connect(A, "it_sec_a_owner", owner) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text)")
+    conn.close()
+    conn = connect(A, "it_sec_a_app", app)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO notes (body) VALUES ('a') RETURNING id")
+            row_id = cur.fetchone()[0]
+            cur.execute("UPDATE notes SET body = 'b' WHERE id = %s", (row_id,))
+            cur.execute("SELECT body FROM notes WHERE id = %s", (row_id,))
+            assert cur.fetchone() == ("b",)
+            cur.execute("DELETE FROM notes WHERE id = %s", (row_id,))
+            for statement in ("CREATE TABLE mine (id int)", "DROP TABLE notes", "CREATE DATABASE nope",
+                              "CREATE ROLE nope"):
+                with pytest.raises(psycopg2.Error):
+                    cur.execute(statement)
+    finally:
+        conn.close()
+    attrs = psql(A["port"], "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolcanlogin "
+                            "FROM pg_roles WHERE rolname = 'it_sec_a_app'")
+    assert attrs == "f|f|f|f|f|t"
+    assert psql(A["port"], "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'postgres'") == "t"
+    # PUBLIC has no CONNECT: another instance's roles could not even open this database.
+    assert psql(A["port"], "SELECT has_database_privilege('public', 'it_sec_a', 'CONNECT')") == "f"
+
+
+def test_env_file_and_host_side_modes(converged, scratch):
+    env = scratch / "env" / "it_sec_a.env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    values = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
+    assert values["POSTGRES_USER"] == "it_sec_a_owner" and values["DB_APP_USER"] == "it_sec_a_app"
+    assert values["DB_APP_PASSWORD"] == converged["passwords"]["app"]["it_sec_a"]
+    data_dir = clusters()["it_sec_a"]["data_dir"]
+    modes = {path: stat.S_IMODE(os.stat(path).st_mode) for path in (
+        data_dir, "/etc/postgresql/15/it_sec_a/postgresql.conf", "/etc/postgresql/15/it_sec_a/pg_hba.conf",
+        "/etc/postgresql/15/it_sec_a/conf.d/50-darevel-settings.conf",
+        "/etc/darevel/postgres/tls/it_sec_a/server.key", "/etc/darevel/postgres/tls/ca.key")}
+    assert list(modes.values()) == [0o700, 0o640, 0o640, 0o640, 0o600, 0o600], modes
+    for setting, value in (("log_connections", "on"), ("log_disconnections", "on"), ("log_timezone", "UTC"),
+                           ("log_file_mode", "0600")):
+        assert show(A["port"], setting) == value
+    assert "%u@%d" in show(A["port"], "log_line_prefix")
+
+
+def test_firewall_rule_set_is_rendered_per_instance(converged, scratch):
+    # Proved by its rendered form (and nft's own syntax check when nft is installed): the shared
+    # test machine's firewall is not loaded.
+    text = (scratch / "firewall.nft").read_text()
+    assert "ip saddr { 10.9.0.0/24 } tcp dport 25500 accept" in text
+    assert "tcp dport 25500 drop" in text and "tcp dport 25501 drop" in text
+    assert "saddr" not in text.split("instance it_sec_b")[1]
+    if shutil.which("nft"):
+        check = subprocess.run(["nft", "-c", "-f", str(scratch / "firewall.nft")], capture_output=True, text=True,
+                               check=False)
+        assert check.returncode == 0 or "Operation not permitted" in check.stderr, check.stderr
+
+
+def test_a_weakened_instance_is_repaired(ansible, scratch, converged):
+    conf_dir = "/etc/postgresql/15/it_sec_a"
+    data_dir = clusters()["it_sec_a"]["data_dir"]
+    with open(conf_dir + "/pg_hba.conf", "a") as handle:
+        handle.write("host all all 0.0.0.0/0 trust\n")
+    with open(conf_dir + "/postgresql.conf", "a") as handle:
+        handle.write("ssl = off\n")
+    os.chmod(data_dir, 0o755)
+    psql(A["port"], "ALTER SYSTEM SET password_encryption = 'md5'")
+    psql(A["port"], "SELECT pg_reload_conf()")
+    assert wait_for(A["port"], "ssl", "off") == "off" and show(A["port"], "password_encryption") == "md5"
+    b_pid, b_loaded = postmaster_pid(clusters()["it_sec_b"]["data_dir"]), load_time(B["port"])
+
+    run = ansible.run(SITE, prod_vars(scratch, converged["passwords"]))
+    assert run.rc == 0, run.explain()
+    assert " trust" not in hba("it_sec_a")
+    assert stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700
+    assert wait_for(A["port"], "ssl", "on") == "on"
+    assert wait_for(A["port"], "password_encryption", "scram-sha-256") == "scram-sha-256"
+    repaired = [i for i in run.task("database, owner and application roles")["instances"] if i["name"] == "it_sec_a"]
+    assert sorted(repaired[0]["settings_repaired"]) == ["password_encryption", "ssl"]
+    with open(conf_dir + "/postgresql.conf") as handle:
+        assert "# ssl = off  # disabled by darevel.postgres" in handle.read()
+    assert postmaster_pid(clusters()["it_sec_b"]["data_dir"]) == b_pid and load_time(B["port"]) == b_loaded
+
+
+def test_rotation_sends_no_clear_password_and_touches_only_its_instance(ansible, scratch, converged):
+    psql(A["port"], "ALTER SYSTEM SET log_statement = 'all'")
+    psql(A["port"], "SELECT pg_reload_conf()")
+    wait_for(A["port"], "log_statement", "all")
+    b_roles = psql(B["port"], "SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE 'it_sec_b_%' ORDER BY 1")
+    b_loaded = load_time(B["port"])
+    passwords = {"owner": dict(converged["passwords"]["owner"], it_sec_a=pw()),
+                 "app": dict(converged["passwords"]["app"], it_sec_a=pw())}
+    run = ansible.run(SITE, prod_vars(scratch, passwords))
+    assert run.rc == 0, run.explain()
+    converged["passwords"] = passwords
+    results = {i["name"]: i for i in run.task("database, owner and application roles")["instances"]}
+    assert results["it_sec_b"]["changed"] is False and results["it_sec_b"]["queries"] == []
+    assert results["it_sec_a"]["queries"][:2] == ["ALTER ROLE it_sec_a_owner LOGIN PASSWORD 'SCRAM-SHA-256$********'",
+                                                  "ALTER ROLE it_sec_a_app PASSWORD 'SCRAM-SHA-256$********'"]
+    time.sleep(0.5)
+    with open(clusters()["it_sec_a"]["log_file"], errors="replace") as handle:
+        log = handle.read()
+    assert 'ALTER ROLE "it_sec_a_owner" LOGIN PASSWORD' in log, "the statement log is not on"
+    for secret in (passwords["owner"]["it_sec_a"], passwords["app"]["it_sec_a"]):
+        assert secret not in log
+        assert secret not in run.stdout + run.stderr
+    verifiers = psql(A["port"], "SELECT rolpassword FROM pg_authid WHERE rolname LIKE 'it_sec_a_%' ORDER BY 1")
+    assert all(v.startswith("SCRAM-SHA-256$4096:") for v in verifiers.splitlines())
+    connect(A, "it_sec_a_app", passwords["app"]["it_sec_a"]).close()
+    assert psql(B["port"], "SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE 'it_sec_b_%' "
+                           "ORDER BY 1") == b_roles
+    assert load_time(B["port"]) == b_loaded
+    psql(A["port"], "ALTER SYSTEM RESET log_statement")
+    psql(A["port"], "SELECT pg_reload_conf()")
+
+
+def test_pg_hba_change_check_mode_diff_then_only_its_instance_reloads(ansible, scratch, converged):
+    before_a, before_b = hba("it_sec_a"), hba("it_sec_b")
+    loaded_a, loaded_b = load_time(A["port"]), load_time(B["port"])
+    variables = prod_vars(scratch, converged["passwords"], a_clients=["10.9.0.0/24", "10.8.0.0/24"])
+    check = ansible.run(SITE, variables, check=True, diff=True)
+    assert check.rc == 0, check.explain()
+    instance = check.task("Create and start the instances")
+    assert instance["changed"] is True
+    diff = instance["diff"]
+    after_text = [d for d in (diff if isinstance(diff, list) else [diff])][0]["after"]["instance it_sec_a"]["pg_hba"]
+    assert "10.8.0.0/24" in after_text
+    assert hba("it_sec_a") == before_a and load_time(A["port"]) == loaded_a
+
+    run = ansible.run(SITE, variables)
+    assert run.rc == 0, run.explain()
+    assert "10.8.0.0/24" in hba("it_sec_a") and hba("it_sec_b") == before_b
+    for _attempt in range(20):
+        if load_time(A["port"]) != loaded_a:
+            break
+        time.sleep(0.25)
+    assert load_time(A["port"]) != loaded_a and load_time(B["port"]) == loaded_b
+
+
+# --------------------------------------------------------------------------- docker runtime
+
+
+def docker(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def container(ansible, scratch):
+    if shutil.which("docker") is None or docker("info").returncode != 0:
+        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
+    if docker("image", "inspect", IMAGE).returncode != 0:
+        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    docker("rm", "-f", D["container"])
+    docker("volume", "rm", D["volume"])
+    variables = {"postgres_instances": [D], "postgres_runtime": "docker",
+                 "postgres_docker_image": "darevel-test/postgres:{version}",
+                 "postgres_credentials_dir": str(scratch / "credentials"), "postgres_env_dir": str(scratch / "env"),
+                 "postgres_reports_dir": str(scratch / "reports")}
+    first = ansible.run(SITE, variables)
+    second = ansible.run(SITE, variables)
+    yield first, second, scratch
+    docker("rm", "-f", D["container"])
+    docker("volume", "rm", D["volume"])
+
+
+def test_docker_pg_hba_has_no_trust_and_passwords_are_verifiers(container):
+    first, second, scratch = container
+    assert first.rc == 0, first.explain()
+    assert second.rc == 0, second.explain()
+    assert second.changed == 0, [r["_task"] for r in second.results if r.get("changed")]
+    hba_text = docker("exec", D["container"], "cat", "/var/lib/postgresql/data/pg_hba.conf").stdout
+    assert "trust" not in hba_text and "scram-sha-256" in hba_text
+    verifiers = docker("exec", "-u", "postgres", D["container"], "psql", "-U", "it_sec_d_owner", "-d", "postgres",
+                       "-Atc", "SELECT rolpassword FROM pg_authid WHERE rolname LIKE 'it_sec_d_%' ORDER BY 1").stdout
+    assert [v[:19] for v in verifiers.split()] == ["SCRAM-SHA-256$4096:"] * 2
+    env = dict(line.split("=", 1) for line in (scratch / "env" / "it_sec_d.env").read_text().splitlines()
+               if "=" in line)
+    connect(D, "it_sec_d_app", env["DB_APP_PASSWORD"]).close()
+    with pytest.raises(psycopg2.OperationalError):
+        connect(D, "it_sec_d_app", env["DB_APP_PASSWORD"] + "x").close()

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secure state as data: password rules, pg_hba rules, settings, certificate names, firewall."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _security
+
+GOOD = "Vq8w2LkT9sRb4Zx1"  # 16 characters
+
+
+def inst(name="chat", database="darevel_chat", **extra):
+    return dict({"name": name, "port": 5434, "database": database, "owner": "%s_owner" % database,
+                 "app_role": "%s_app" % database}, **extra)
+
+
+def given(owner=None, app=None):
+    return {"owner": owner or {}, "app": app or {}}
+
+
+def test_dev_needs_no_password():
+    assert _security.password_problems([inst()], "dev", given()) == []
+
+
+def test_prod_accepts_long_distinct_passwords():
+    assert _security.password_problems([inst()], "prod", given({"chat": GOOD}, {"chat": GOOD[::-1]})) == []
+
+
+def test_prod_missing_passwords_name_instance_role_and_fix():
+    problems = _security.password_problems([inst()], "prod", given())
+    assert problems == [
+        "instance 'chat': role darevel_chat_owner has no password on this prod inventory (passwords are not "
+        "generated on prod); fix: set postgres_owner_passwords.chat to a Vault variable of 16 or more characters",
+        "instance 'chat': role darevel_chat_app has no password on this prod inventory (passwords are not "
+        "generated on prod); fix: set postgres_app_passwords.chat to a Vault variable of 16 or more characters",
+    ]
+
+
+def test_prod_short_password():
+    problems = _security.password_problems([inst()], "prod", given({"chat": "short-one"}, {"chat": GOOD}))
+    assert problems == ["instance 'chat': role darevel_chat_owner: the password has 9 characters, fewer than 16; "
+                        "fix: set postgres_owner_passwords.chat to a Vault variable of 16 or more characters"]
+
+
+@pytest.mark.parametrize("value", ["postgres", "Password", "darevel_chat", "darevel_chat_owner", "chat",
+                                   "darevel_chat_app"])
+def test_prod_well_known_defaults(value):
+    problems = _security.password_problems([inst()], "prod", given({"chat": value}, {"chat": GOOD}))
+    assert len(problems) == 1 and "well-known default" in problems[0] and "instance 'chat'" in problems[0]
+
+
+def test_prod_reuse_across_instances_and_roles():
+    owners = {"chat": GOOD, "mail": GOOD}
+    apps = {"chat": "Aa1" + GOOD, "mail": GOOD}
+    problems = _security.password_problems([inst(), inst("mail", "darevel_mail")], "prod", given(owners, apps))
+    assert problems == [
+        "instance 'mail': postgres_owner_passwords.mail reuses the password of postgres_owner_passwords.chat; "
+        "fix: give every instance and role its own password",
+        "instance 'mail': postgres_app_passwords.mail reuses the password of postgres_owner_passwords.chat; "
+        "fix: give every instance and role its own password",
+    ]
+
+
+def test_reuse_ignores_names_outside_the_catalogue():
+    assert _security.reuse_problems(given({"chat": GOOD, "old": GOOD}), ["chat"]) == []
+
+
+def test_no_message_holds_a_password():
+    secret = "Sup3rSecretValue-but-reused"
+    problems = _security.password_problems([inst(), inst("mail", "darevel_mail")], "prod",
+                                           given({"chat": secret, "mail": secret}, {"chat": "x", "mail": "y"}))
+    assert problems and not any(secret in p for p in problems)
+
+
+def test_networks_any_refused_unless_allowed():
+    problems, warnings = _security.network_problems(inst(clients=["0.0.0.0/0", "10.0.0.0/8", "bad"]), False)
+    assert len(problems) == 2 and warnings == []
+    assert "clients 0.0.0.0/0 would admit every address" in problems[0]
+    assert "clients 'bad' is not a network address" in problems[1]
+    problems, warnings = _security.network_problems(inst(clients=["all"]), True)
+    assert problems == [] and len(warnings) == 1
+
+
+def test_hba_prod_hostssl_for_clients_only_on_its_database():
+    rules = _security.hba_rules(inst(clients=["10.0.20.5/24"]), "prod", True)
+    text = _security.render_hba(rules)
+    assert "trust" not in text and "md5" not in text and " password" not in text
+    assert rules[-1] == {"type": "hostssl", "database": "darevel_chat", "user": "darevel_chat_owner,darevel_chat_app",
+                         "address": "10.0.20.0/24", "method": "scram-sha-256"}
+    assert rules[0]["method"] == "peer map=darevel_superuser"
+
+
+def test_hba_dev_host_lines():
+    rules = _security.hba_rules(inst(clients=["192.168.1.0/24"]), "dev", False)
+    assert rules[-1]["type"] == "host"
+    assert [r["address"] for r in _security.hba_rules(inst(), "dev", False)] == ["", "", "127.0.0.1/32", "::1/128"]
+
+
+def test_settings_dev_prod_docker():
+    dev = _security.settings(inst(), "dev", "native", False, ["10.0.0.1"])
+    assert dev["listen_addresses"] == "localhost" and "ssl" not in dev
+    assert dev["password_encryption"] == "scram-sha-256" and dev["log_file_mode"] == "0600"
+    prod = _security.settings(inst(), "prod", "native", True, ["localhost", "10.0.0.1"])
+    assert prod["listen_addresses"] == "localhost,10.0.0.1"
+    assert prod["ssl"] == "on" and prod["ssl_min_protocol_version"] == "TLSv1.2"
+    assert prod["ssl_cert_file"] == "/etc/darevel/postgres/tls/chat/server.crt"
+    own = _security.settings(inst(listen_addresses=["10.0.0.9"]), "prod", "native", True, ["x"],
+                             {"cert": "/c", "key": "/k"})
+    assert own["listen_addresses"] == "10.0.0.9" and own["ssl_key_file"] == "/k"
+    docker = _security.settings(inst(), "prod", "docker", True)
+    assert "listen_addresses" not in docker and "ssl" not in docker and docker["log_connections"] == "on"
+
+
+def test_merged_keeps_pinned_but_forces_scram():
+    out = _security.merged({"log_connections": "on", "password_encryption": "scram-sha-256"},
+                           {"log_connections": "off", "password_encryption": "md5", "work_mem": "4MB"})
+    assert out == {"log_connections": "off", "password_encryption": "scram-sha-256", "work_mem": "4MB"}
+
+
+def test_tls_names():
+    names = _security.tls_names(inst(settings={"listen_addresses": "localhost,10.1.2.3"}), "db1.example.internal",
+                                ["cafe.de"])
+    assert names == ["DNS:localhost", "IP:127.0.0.1", "IP:::1", "DNS:db1.example.internal", "DNS:cafe.de",
+                     "IP:10.1.2.3"]
+
+
+def test_firewall_rules():
+    text = _security.firewall_rules([inst(clients=["10.0.20.0/24", "fd00::/64"]), inst("mail", "m", port=5437)])
+    assert text.splitlines()[1:4] == ["table inet darevel_postgres", "delete table inet darevel_postgres",
+                                      "table inet darevel_postgres {"]
+    assert "    ip saddr { 10.0.20.0/24 } tcp dport 5434 accept" in text
+    assert "    ip6 saddr { fd00::/64 } tcp dport 5434 accept" in text
+    assert text.count("tcp dport 5434 drop") == 1
+    assert "tcp dport 5437 drop" in text and "saddr" not in text.split("instance mail")[1]
