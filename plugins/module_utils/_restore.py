@@ -294,8 +294,7 @@ def tar_stream(base: str, relpaths: list[str], prefix: str, chunk: int = 1 << 20
         info.size, info.mode = os.path.getsize(full), 0o600
         yield info.tobuf(format=tarfile.PAX_FORMAT)
         with open(full, "rb") as handle:
-            for block in iter(lambda: handle.read(chunk), b""):
-                yield block
+            yield from iter(lambda: handle.read(chunk), b"")
         yield b"\0" * ((512 - info.size % 512) % 512)
     yield b"\0" * 1024
 
@@ -376,9 +375,9 @@ class DockerTarget:
         self.staged = "/tmp/" + prefix
         self._exec(["rm", "-rf", self.staged], "rm", user="root")
         if not self.container.put_archive("/tmp", tar_stream(backup_dir, relpaths, prefix)):
+            name = self.container.name
             raise DarevelError("%s: copying the backup into container %s failed; fix: check free space in the "
-                               "container (docker exec %s df -h /tmp)" % (self.label, self.container.name,
-                                                                         self.container.name))
+                               "container (docker exec %s df -h /tmp)" % (self.label, name, name))
         self._exec(["chown", "-R", "postgres:postgres", self.staged], "chown", user="root")
         return self.staged
 
@@ -493,8 +492,8 @@ class RestoreManager:
         target, where = self.target(item, major)
         if getattr(target, "version", None) and target.version < major:
             raise DarevelError("%s: PostgreSQL %s cannot restore backup %s of a PostgreSQL %s server; fix: restore "
-                               "into an instance of version %s or newer" % (where, target.version, backup_id,
-                                                                           manifest.get("server_version"), major))
+                               "into an instance of version %s or newer" % (
+                                   where, target.version, backup_id, manifest.get("server_version"), major))
         existing = set(target.psql("SELECT datname FROM pg_database").splitlines())
         problems = replace_problems(name, where, existing, list(names.values()), self.params.get("confirm_replace"))
         if problems:

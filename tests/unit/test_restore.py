@@ -112,9 +112,8 @@ def test_manifest_problems(tmp_path, change, needle):
 
 
 def test_a_directory_format_dump_is_covered_by_its_files():
-    data = manifest([{"path": "db.dir/toc.dat", "size": 1, "sha256": "a"}, {"path": "db.dir/3012.dat.gz", "size": 2,
-                                                                           "sha256": "b"}],
-                    [{"name": "db", "format": "directory", "path": "db.dir", "row_counts": {}}])
+    files = [{"path": "db.dir/toc.dat", "size": 1, "sha256": "a"}, {"path": "db.dir/3012.dat.gz", "size": 2, "sha256": "b"}]
+    data = manifest(files, [{"name": "db", "format": "directory", "path": "db.dir", "row_counts": {}}])
     assert r.manifest_problems(data, "mail", "x") == []
     assert r.file_sizes(data) == {"db": 3}
 
