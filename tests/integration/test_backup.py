@@ -315,3 +315,52 @@ def test_docker_runtime_dumps_inside_the_container_with_zstd(container, ansible,
     assert manifest["databases"][0]["format"] == "directory"
     assert any(f["path"] == "it_bk_dk.dir/toc.dat" for f in manifest["files"])
     assert docker("exec", DK["container"], "ls", "/tmp").stdout.count("darevel-backup") == 0
+
+
+SYSTEMD_IMAGE = "darevel-test/debian:bookworm"
+SD = "it-bk-systemd"
+
+
+def test_scheduled_backup_systemd_form_timer_and_service(ansible, scratch):
+    """roles/backup in a Debian container with systemd as PID 1 (no PostgreSQL in it): the timer is
+    enabled and waiting, the units verify, a second run changes nothing, and the service runs the
+    installed code, which fails saying why and records the failed run."""
+    if shutil.which("docker") is None or docker("info").returncode != 0:
+        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
+    if docker("image", "inspect", SYSTEMD_IMAGE).returncode != 0:
+        pytest.skip("%s is missing: tests/images/build.sh builds it" % SYSTEMD_IMAGE)
+    docker("rm", "-f", SD)
+    started = docker("run", "-d", "--name", SD, "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3", SYSTEMD_IMAGE,
+                     "/lib/systemd/systemd")
+    assert started.returncode == 0, started.stderr
+    inventory = scratch / "bk-systemd-inventory.yml"
+    inventory.write_text("postgres:\n  hosts:\n    %s:\n      ansible_connection: community.docker.docker\n" % SD)
+    extra = {"postgres_instances": [{"name": "it_bk_sd", "port": 25525, "database": "it_bk_sd"}],
+             "postgres_runtime": "native", "postgres_min_free_mb": 0, "postgres_tuning_memory_mb": 4096,
+             "postgres_tuning_cpus": 2}
+    unit = "darevel-postgres-backup-it_bk_sd"
+    try:
+        deadline = time.monotonic() + 60
+        while docker("exec", SD, "systemctl", "is-system-running").stdout.strip() not in ("running", "degraded"):
+            assert time.monotonic() < deadline, "systemd did not start in the container"
+            time.sleep(0.5)
+        playbook = REPO / "playbooks" / "backup_schedule.yml"
+        first = ansible.run(playbook, extra, args=["-i", str(inventory)], callback="default")
+        assert first.rc == 0, first.explain()
+        second = ansible.run(playbook, extra, args=["-i", str(inventory)], callback="default")
+        assert second.rc == 0 and re.search(r"changed=0\s", second.stdout), second.explain()
+        assert docker("exec", SD, "systemctl", "is-enabled", unit + ".timer").stdout.strip() == "enabled"
+        assert docker("exec", SD, "systemctl", "is-active", unit + ".timer").stdout.strip() == "active"
+        paths = ["/etc/systemd/system/%s.%s" % (unit, kind) for kind in ("service", "timer")]
+        verified = docker("exec", SD, "systemd-analyze", "verify", *paths)
+        assert verified.returncode == 0, verified.stderr
+        assert "OnCalendar=*-*-* 02:30:00" in docker("exec", SD, "cat", paths[1]).stdout
+        assert not docker("exec", SD, "test", "-e", "/etc/cron.d/%s" % unit).returncode == 0
+        ran = docker("exec", SD, "systemctl", "start", unit + ".service")
+        assert ran.returncode != 0
+        last = json.loads(docker("exec", SD, "cat", "/var/backups/darevel-postgres/it_bk_sd/last_run.json").stdout)
+        assert last["result"] == "failed" and "instance 'it_bk_sd'" in last["msg"] and "fix:" in last["msg"]
+        assert docker("exec", SD, "stat", "-c", "%a", "/var/backups/darevel-postgres").stdout.strip() == "700"
+    finally:
+        docker("rm", "-f", SD)
