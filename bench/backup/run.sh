@@ -46,7 +46,7 @@ trap cleanup EXIT
   echo "postgres_env_dir: $WORK/env"
   echo "postgres_instances:"
   for i in "${!NAMES[@]}"; do
-    echo "  - {name: bk_bench_${NAMES[$i]}, port: $(port_of "$i"), database: bench}"
+    echo "  - {name: bk_bench_${NAMES[$i]}, port: $(port_of "$i"), database: bench_${NAMES[$i]}}"
   done
 } >"$WORK/vars.yml"
 
@@ -60,16 +60,16 @@ echo "loading pgbench scale $SCALE into six instances" >&2
 for i in "${!NAMES[@]}"; do
   (
     port=$(port_of "$i")
-    runuser -u postgres -- "$PGBIN/createdb" -h /var/run/postgresql -p "$port" bench
-    runuser -u postgres -- "$PGBIN/pgbench" -q -i -s "$SCALE" -h /var/run/postgresql -p "$port" bench
+    runuser -u postgres -- "$PGBIN/createdb" -h /var/run/postgresql -p "$port" "bench_${NAMES[$i]}"
+    runuser -u postgres -- "$PGBIN/pgbench" -q -i -s "$SCALE" -h /var/run/postgresql -p "$port" "bench_${NAMES[$i]}"
   ) >"$WORK/load-$i.log" 2>&1 &
   if (( i % 2 == 1 )); then wait; fi
 done
 wait
 total=0
 for i in "${!NAMES[@]}"; do
-  size=$(runuser -u postgres -- psql -X -At -h /var/run/postgresql -p "$(port_of "$i")" -d bench \
-    -c "SELECT pg_database_size('bench')")
+  size=$(runuser -u postgres -- psql -X -At -h /var/run/postgresql -p "$(port_of "$i")" -d "bench_${NAMES[$i]}" \
+    -c "SELECT pg_database_size(current_database())")
   total=$((total + size))
 done
 echo "data: $((total / 1024 / 1024)) MiB in six instances" >&2
@@ -80,7 +80,7 @@ floor_once() {
   start=$(now)
   for i in "${!NAMES[@]}"; do
     "$PGBIN/pg_dump" -Fc -h /var/run/postgresql -p "$(port_of "$i")" -U postgres \
-      -f "$WORK/floor/${NAMES[$i]}.dump" bench
+      -f "$WORK/floor/${NAMES[$i]}.dump" "bench_${NAMES[$i]}"
   done
   echo "$(now) - $start" | bc
 }
