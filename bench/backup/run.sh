@@ -5,7 +5,8 @@
 #   ours:  playbooks/backup.yml for the six (globals, dumps, row counts in the dump's snapshot,
 #          fsync, sha256 manifest, verification, retention; instances in parallel, at most the
 #          host's cores at a time), the whole ansible-playbook run timed;
-#   drill: playbooks/restore_drill.yml for the six, when the collection has it.
+#   drill: playbooks/restore_drill.yml -e fresh_backup=false for the six (restore of the backup just
+#          taken into scratch databases, row counts compared, scratch dropped), when present.
 #   bench/backup/run.sh [ROUNDS]        (default 3; prints a Markdown table of medians)
 # Environment: BENCH_SCALE (20, pgbench scale: about 300 MB per instance), PG_VERSION (15).
 # Uses scratch clusters bk_bench_* on ports 25531-25536 and drops them afterwards, also on failure.
@@ -96,7 +97,8 @@ ours_once() {
 drill_once() {  # a failed drill is reported, not fatal: the backup figures stand on their own
   local start
   start=$(now)
-  if "$BIN/ansible-playbook" playbooks/restore_drill.yml -e "@$WORK/vars.yml" >"$WORK/drill.log" 2>&1; then
+  if "$BIN/ansible-playbook" playbooks/restore_drill.yml -e "@$WORK/vars.yml" -e fresh_backup=false \
+      >"$WORK/drill.log" 2>&1; then
     echo "$(now) - $start" | bc
   else
     tail -40 "$WORK/drill.log" >&2
@@ -129,7 +131,7 @@ if [ "$has_drill" = 1 ]; then
     printf '| playbooks/restore_drill.yml, the six (whole run) | failed (see the log above) | | |\n'
   else
     d=$(median "${drills[@]}")
-    printf '| playbooks/restore_drill.yml, the six (whole run) | %.2f | %.2f | |\n' "$d" "$(echo "$d / $f" | bc -l)"
+    printf '| playbooks/restore_drill.yml -e fresh_backup=false, the six (whole run) | %.2f | %.2f | |\n' "$d" "$(echo "$d / $f" | bc -l)"
   fi
 else
   printf '| playbooks/restore_drill.yml | not in this checkout yet | | |\n'
