@@ -185,15 +185,19 @@ def test_docker_runtime_audit(ansible, scratch):
         assert controls["DP-FILE-01"]["evidence"].startswith("/var/lib/postgresql/data: 0700 postgres:")
         assert controls["DP-FILE-07"]["status"] == "not_applicable"
         assert controls["DP-ROLE-01"]["evidence"] == "superusers: it_aud_d_owner (bootstrap: it_aud_d_owner)"
-        # Weakened inside the container, by hand: md5 and a readable data directory.
+        # Weakened inside the container, by hand: a trust line and a group-readable data directory.
+        # (Settings passed as -c on the container's command line win over ALTER SYSTEM there.)
+        hba = "/var/lib/postgresql/data/pg_hba.conf"
+        docker("exec", "-u", "postgres", DOCKER["container"], "sed", "-i", "1i host all all 127.0.0.1/32 trust", hba)
         docker("exec", "-u", "postgres", DOCKER["container"], "psql", "-U", "it_aud_d_owner", "-d", "postgres",
-               "-c", "ALTER SYSTEM SET password_encryption = 'md5'", "-c", "SELECT pg_reload_conf()")
+               "-c", "SELECT pg_reload_conf()")
         docker("exec", DOCKER["container"], "chmod", "0750", "/var/lib/postgresql/data")
         weak = ansible.run(PLAYBOOKS / "audit.yml", dict(variables, postgres_audit_strict=True))
         assert weak.rc != 0
         data = json.loads((scratch / "aud-docker-reports" / "localhost" / "audit.json").read_text())
         failed = not_passed({c["id"]: c for c in data["instances"][0]["controls"]})
-        assert sorted(failed) == ["DP-AUTH-01", "DP-FILE-01", "DP-ROLE-06"], failed
+        assert sorted(failed) == ["DP-FILE-01", "DP-HBA-01", "DP-ROLE-06"], failed
+        assert failed["DP-HBA-01"][1] == "trust lines: line 1: host all all 127.0.0.1/32 trust"
         assert failed["DP-FILE-01"][1].startswith("/var/lib/postgresql/data: 0750")
     finally:
         docker("rm", "-f", DOCKER["container"])
