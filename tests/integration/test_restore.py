@@ -157,7 +157,8 @@ def test_replace_needs_confirmation(ansible, rs, rs_vars, scratch):
     assert counts(port, "it_rs_a")["public.messages"] == expected["public.messages"] + 1
     assert report(scratch, "restore")["result"] == "failed"
 
-    run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=["-e", "app=it_rs_a", "-e", "confirm_replace=it_rs_a"])
+    run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=["-e", "app=it_rs_a", "-e", "confirm_replace=it_rs_a",
+                                                                "-e", "backup_id=%s" % rs["backup_id"]])
     assert run.rc == 0, run.explain()
     assert counts(port, "it_rs_a") == expected
     assert not [d for d in databases(port) if d.endswith("_darevel_restore")]
@@ -200,6 +201,28 @@ def test_a_corrupted_file_is_refused_before_any_database_is_touched(ansible, rs,
         assert psql(PORTS["it_rs_a"], "SELECT stats_reset FROM pg_stat_database WHERE datname IS NULL") == stamp
     finally:
         shutil.rmtree(root / corrupt)
+
+
+def test_a_row_count_difference_fails_and_drops_what_was_restored(ansible, rs, rs_vars, scratch):
+    root = scratch / "rs-backups" / "it_rs_a"
+    other = "29990101T000000Z-2"
+    shutil.copytree(root / rs["backup_id"], root / other)
+    manifest = json.loads((root / other / "manifest.json").read_text())
+    manifest["backup_id"] = other
+    entry = [db for db in manifest["databases"] if db["name"] == "it_rs_a"][0]
+    entry["row_counts"]["public.messages"] += 1
+    (root / other / "manifest.json").write_text(json.dumps(manifest))
+    try:
+        run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=[
+            "-e", "app=it_rs_a", "-e", "backup_id=" + other, "-e", "databases=it_rs_a", "-e", "target_database=it_rs_diff"])
+        assert run.rc != 0
+        msg = run.task("Restore")["msg"]
+        assert "does not match the backup's row counts" in msg and "public.messages: " in msg, msg
+        assert "it_rs_diff" not in databases(PORTS["it_rs_a"])
+        rows = report(scratch, "restore")["databases"]
+        assert [r["verified"] for r in rows] == [False] and "public.messages" in rows[0]["error"]
+    finally:
+        shutil.rmtree(root / other)
 
 
 def test_drill_verifies_every_instance_and_leaves_nothing(ansible, rs, rs_vars, scratch):
@@ -271,5 +294,17 @@ def test_docker_runtime_restore_runs_pg_restore_in_the_container(ansible, rs, sc
                      "SELECT count(*) FROM public.messages").stdout.strip()
         assert out == str(counts(PORTS["it_rs_a"], "it_rs_a")["public.messages"])
         assert docker("exec", DOCKER_NAME, "ls", "/tmp").stdout.strip() == ""  # the staged copy is gone
+
+        # A backup of the container itself (pg_backup, docker runtime), restored into it under a new name.
+        backup = ansible.module("pg_backup", {"name": "it_rs_dk", "container": DOCKER_NAME, "runtime": "docker",
+                                              "root": str(scratch / "rs-backups")})
+        assert backup.rc == 0, backup.explain()
+        again = ansible.module("pg_restore", {"name": "it_rs_dk", "container": DOCKER_NAME, "target_database": "again",
+                                              "databases": ["restored"], "backup_root": str(scratch / "rs-backups")})
+        assert again.rc == 0, again.explain()
+        assert again.task("pg_restore")["databases"][0]["verified"] is True
+        out = docker("exec", "-u", "postgres", DOCKER_NAME, "psql", "-U", "it_rs_dk_owner", "-d", "again", "-Atc",
+                     "SELECT count(*) FROM app.folders").stdout.strip()
+        assert out == "12"
     finally:
         docker("rm", "-f", DOCKER_NAME)
