@@ -1,10 +1,13 @@
-"""Generated documentation stays in step with the code (scripts/gen-docs.py)."""
+"""The documentation stays in step with the code: pages written by scripts/gen-docs.py are current,
+and the playbooks and make targets the docs give exist."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference"
@@ -34,9 +37,33 @@ def test_module_page_names_its_module(name):
 
 
 def test_every_role_variable_is_documented():
-    import yaml
-
     for role in ROLES:
         defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
         page = (REFERENCE / "roles" / (role + ".md")).read_text()
         assert [v for v in defaults if "| `%s` |" % v not in page] == [], role
+
+
+# --- the commands the documentation gives exist ---------------------------------------------------
+
+DOCS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def commands(path: Path) -> list:
+    """Code of one Markdown file: inline code spans and the lines of fenced blocks."""
+    text = path.read_text()
+    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
+    outside = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.M | re.S)
+    return fenced + re.findall(r"`([^`\n]+)`", outside)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_documented_playbooks_exist(path):
+    named = {m for code in commands(path) for m in re.findall(r"playbooks/([a-z_]+)\.yml", code)}
+    assert sorted(n for n in named if not (ROOT / "playbooks" / (n + ".yml")).is_file()) == []
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_documented_make_targets_exist(path):
+    named = {m for code in commands(path) for m in re.findall(r"(?:^|[\s;&|(])make ([a-z][a-z-]*)", code, re.M)}
+    assert sorted(named - MAKE_TARGETS) == []
