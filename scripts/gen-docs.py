@@ -147,7 +147,12 @@ def _plain(value):
 
 # --- option and return tables ---------------------------------------------------------------------
 
-def option_rows(options: dict, here: str, known: dict, prefix: str = "", long: list = None) -> list:
+def anchor(scope: str, key: str) -> str:
+    return "default-of-%s%s" % (scope + "-" if scope else "", re.sub(r"[^a-z0-9_-]", "", key.lower()))
+
+
+def option_rows(options: dict, here: str, known: dict, prefix: str = "", long: list = None,
+                scope: str = "") -> list:
     rows = []
     for name in sorted(options or {}, key=lambda n: (n.startswith("_"), n)):
         spec = options[name] or {}
@@ -169,24 +174,25 @@ def option_rows(options: dict, here: str, known: dict, prefix: str = "", long: l
             default = shown(spec["default"])
             if len(default) > LONG_DEFAULT and long is not None:
                 long.append((key, spec["default"]))
-                default = "see [below](#default-of-%s)" % re.sub(r"[^a-z0-9_-]", "", key.lower())
+                default = "see [below](#%s)" % anchor(scope, key)
         text = " ".join(notes + [md(spec.get("description", ""), here, known)])
         rows.append("| `%s` | %s | %s | %s |" % (key, kind, default.replace("|", "\\|"), text.replace("|", "\\|")))
         if spec.get("suboptions"):
             sub = key + ("[]." if spec.get("type") == "list" else ".")
-            rows += option_rows(spec["suboptions"], here, known, sub, long)
+            rows += option_rows(spec["suboptions"], here, known, sub, long, scope)
     return rows
 
 
-def options_section(options: dict, here: str, known: dict, heading: str = "## Options", label: str = "option") -> list:
+def options_section(options: dict, here: str, known: dict, heading: str = "## Options", label: str = "option",
+                    scope: str = "") -> list:
     if not options:
         return [heading, "", "None.", ""]
     long = []
     lines = [heading, "", "| %s | type | default | description |" % label, "|---|---|---|---|"]
-    lines += option_rows(options, here, known, long=long)
+    lines += option_rows(options, here, known, long=long, scope=scope)
     lines.append("")
     for key, value in long:
-        lines += ['<a id="default-of-%s"></a>' % re.sub(r"[^a-z0-9_-]", "", key.lower()),
+        lines += ['<a id="%s"></a>' % anchor(scope, key),
                   "Default of `%s`:" % key, "", "```yaml",
                   yaml.safe_dump(_plain(value), default_flow_style=False, sort_keys=False, width=100).rstrip(),
                   "```", ""]
@@ -314,7 +320,8 @@ def render_role(name: str, source: str, specs: dict, here: str, known: dict) -> 
         for paragraph in [description] if isinstance(description, str) else description:
             lines += [md(paragraph, here, known), ""]
         heading = "## Variables" if entry == "main" else "### Variables"
-        lines += options_section(spec.get("options"), here, known, heading, "variable")
+        lines += options_section(spec.get("options"), here, known, heading, "variable",
+                                 "" if entry == "main" else entry)
     lines += ["Defaults are in `roles/%s/defaults/main.yml`; the unit tests keep them equal to this" % name,
               "specification, and ansible-core checks the variables against it when the role starts.", "",
               "```yaml", "- hosts: postgres", "  roles:", "    - role: %s" % fqcn, "```"]
