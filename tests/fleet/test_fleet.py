@@ -125,6 +125,17 @@ def test_move_refuses_bad_requests_before_any_change(hosts, inventory, scratch):
     assert "mail" not in clusters("darevel-fleet-2")
 
 
+def test_move_in_check_mode_checks_both_hosts_and_changes_nothing(hosts, inventory, scratch):
+    before = postmaster_pid("darevel-fleet-1", "mail")
+    run = fleet.run_playbook(inventory, "move.yml", "--check", "-e", "app=mail", "-e", "from=darevel-fleet-1",
+                             "-e", "to=darevel-fleet-2", "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "check mode: mail can move from darevel-fleet-1 to darevel-fleet-2" in run.stdout
+    assert all(s["changed"] == 0 for s in fleet.recap(run.stdout).values()), run.stdout[-2000:]
+    assert postmaster_pid("darevel-fleet-1", "mail") == before
+    assert "mail" not in clusters("darevel-fleet-2")
+
+
 def test_move_mail_between_hosts_keeps_its_data(hosts, inventory, scratch):
     old, new = "darevel-fleet-1", "darevel-fleet-2"
     fleet.psql(old, PORTS["mail"], """
