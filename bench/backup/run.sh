@@ -5,6 +5,9 @@
 #   ours:  playbooks/backup.yml for the six (globals, dumps, row counts in the dump's snapshot,
 #          fsync, sha256 manifest, verification, retention; instances in parallel, at most the
 #          host's cores at a time), the whole ansible-playbook run timed;
+#   code:  the same backup without Ansible: pg_backup's module_utils (_backup.run_batch, what the
+#          module and the scheduled backup run) for the six, at most the host's cores at a time
+#          (BENCH_WORKERS overrides), timed inside Python;
 #   drill: playbooks/restore_drill.yml -e fresh_backup=false for the six (restore of the backup just
 #          taken into scratch databases, row counts compared, scratch dropped), when present.
 #   bench/backup/run.sh [ROUNDS]        (default 3; prints a Markdown table of medians)
@@ -86,6 +89,24 @@ floor_once() {
   echo "$(now) - $start" | bc
 }
 
+code_once() {  # code_once COMPRESSION
+  "$BIN/python" - "$WORK" "${BENCH_WORKERS:-0}" "$VERSION" "$BASE_PORT" "$1" "${NAMES[@]}" <<'PY'
+import sys
+import time
+sys.path.insert(0, ".")  # the checkout is ansible_collections/darevel/postgres
+from ansible_collections.darevel.postgres.plugins.module_utils._backup import run_batch
+work, workers, version, base, comp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+items = [{"name": "bk_bench_" + n, "version": version, "port": base + i} for i, n in enumerate(sys.argv[6:])]
+options = {"runtime": "native", "root": work + "/code", "format": "custom", "jobs": 1, "compression": comp,
+           "retention": {"keep_last": 1, "daily": 0, "weekly": 0}, "prune": True}
+start = time.monotonic()
+outcome = run_batch(items, options, workers)
+elapsed = time.monotonic() - start
+assert not outcome["errors"] and all(r["verified"] for r in outcome["results"]), outcome["errors"]
+print("%.3f" % elapsed)
+PY
+}
+
 ours_once() {
   local start
   start=$(now)
@@ -108,23 +129,27 @@ drill_once() {  # a failed drill is reported, not fatal: the backup figures stan
 
 has_drill=0
 git ls-files --error-unmatch playbooks/restore_drill.yml >/dev/null 2>&1 && has_drill=1
-floors=() ours=() drills=()
+floors=() codes=() fasts=() ours=() drills=()
 for round in $(seq "$ROUNDS"); do
   floors+=("$(floor_once)")
+  codes+=("$(code_once auto)")
+  fasts+=("$(code_once gzip:1)")
   ours+=("$(ours_once)")
   drill_note=""
   if [ "$has_drill" = 1 ]; then drills+=("$(drill_once)"); drill_note=", drill ${drills[-1]} s"; fi
-  echo "round $round: floor ${floors[-1]} s, ours ${ours[-1]} s$drill_note" >&2
+  echo "round $round: floor ${floors[-1]} s, code ${codes[-1]} s, code gzip:1 ${fasts[-1]} s, ours ${ours[-1]} s$drill_note" >&2
 done
 floor_size=$(du -sb "$WORK/floor" | cut -f1)
 ours_dir=$(find "$WORK/ours/bk_bench_infra" -mindepth 1 -maxdepth 1 -name '2*' | sort | tail -1)
 grep -A12 "instance  database" "$WORK/ours.log" | sed -n '2,10p' >&2 || true
 
-f=$(median "${floors[@]}"); o=$(median "${ours[@]}")
+f=$(median "${floors[@]}"); c=$(median "${codes[@]}"); g=$(median "${fasts[@]}"); o=$(median "${ours[@]}")
 printf '| measure (median of %d, pgbench scale %d, %d MiB in six instances) | seconds | x floor | target |\n' \
   "$ROUNDS" "$SCALE" "$((total / 1024 / 1024))"
 printf '|---|---|---|---|\n'
 printf '| floor: pg_dump -Fc of the six, one after another | %.2f | 1.00 | |\n' "$f"
+printf '| pg_backup code, the six (no Ansible), compression auto (gzip:6) | %.2f | %.2f | <= 0.70 |\n' "$c" "$(echo "$c / $f" | bc -l)"
+printf '| pg_backup code, the six (no Ansible), compression gzip:1 | %.2f | %.2f | |\n' "$g" "$(echo "$g / $f" | bc -l)"
 printf '| playbooks/backup.yml, the six (whole run) | %.2f | %.2f | <= 0.70 |\n' "$o" "$(echo "$o / $f" | bc -l)"
 if [ "$has_drill" = 1 ]; then
   if printf '%s\n' "${drills[@]}" | grep -q failed; then
