@@ -154,6 +154,7 @@ def test_move_mail_between_hosts_keeps_its_data(hosts, inventory, scratch):
                              "--limit", "!" + VICTIM, scratch=scratch)
     assert run.returncode == 0, run.stdout[-6000:]
     assert old_env["POSTGRES_PASSWORD"] not in run.stdout
+    assert old_env["DB_APP_PASSWORD"] not in run.stdout
 
     # The new host: the instance runs with the rows, owned by the owner role, reachable with the
     # same password over TCP.
@@ -164,6 +165,8 @@ def test_move_mail_between_hosts_keeps_its_data(hosts, inventory, scratch):
                       "darevel_mail") == "darevel_mail_owner"
     new_env = env_values(new, "mail")
     assert new_env["POSTGRES_PASSWORD"] == old_env["POSTGRES_PASSWORD"]
+    for key in ("DB_APP_USER", "DB_APP_PASSWORD"):
+        assert new_env.get(key) == old_env.get(key), key
     login = fleet.docker("exec", "-e", "PGPASSWORD=" + new_env["POSTGRES_PASSWORD"], new, "psql", "-X", "-At",
                          "-h", "127.0.0.1", "-p", str(PORTS["mail"]), "-U", new_env["POSTGRES_USER"],
                          "-d", new_env["DB_NAME"], "-c", "SELECT max(id) FROM public.messages", check=False)

@@ -30,13 +30,14 @@ def test_prod_inventory_parses_and_places_each_instance_on_one_host():
     assert sorted(placed) == sorted(SIX), placed
     for host in hosts:
         assert data["_meta"]["hostvars"][host]["postgres_runtime"] == "native"
+        assert data["_meta"]["hostvars"][host]["postgres_environment"] == "prod"
 
 
 def test_every_vault_variable_the_inventory_uses_is_in_the_example():
     used = set(re.findall(r"\bvault_\w+", (PROD / "group_vars" / "postgres" / "main.yml").read_text()))
     example = yaml.safe_load((PROD / "group_vars" / "postgres" / "vault.yml.example").read_text())
     assert used == set(example), (used, set(example))
-    assert used == {"vault_%s_owner_password" % name for name in SIX}
+    assert used == {"vault_%s_%s_password" % (name, kind) for name in SIX for kind in ("owner", "app")}
 
 
 def _plays(name: str) -> list:
