@@ -28,6 +28,8 @@ LOGGING = {
     "log_disconnections": "on",
     "log_line_prefix": LOG_LINE_PREFIX,
     "log_timezone": "UTC",
+    # DDL (role and password changes included) is logged; passwords only ever as SCRAM verifiers.
+    "log_statement": "ddl",
 }
 FORCED = {"password_encryption": "scram-sha-256"}
 
@@ -138,8 +140,8 @@ def render_hba(rules: list) -> str:
     lines = ["# Managed by darevel.postgres: local edits are replaced.",
              "# TYPE   DATABASE        USER                            ADDRESS           METHOD"]
     for rule in rules:
-        lines.append("%-8s %-15s %-31s %-17s %s" % (rule["type"], rule["database"], rule["user"],
-                                                  rule.get("address") or "", rule["method"]))
+        fields = (rule["type"], rule["database"], rule["user"], rule.get("address") or "", rule["method"])
+        lines.append("%-8s %-15s %-31s %-17s %s" % fields)
     return "\n".join(line.rstrip() if not line.startswith("#") else line for line in lines) + "\n"
 
 

@@ -17,6 +17,7 @@ its instance.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ import pytest
 from conftest import REPO, clusters, postmaster_pid, psql
 
 SITE = REPO / "playbooks" / "site.yml"
+AUDIT = REPO / "playbooks" / "audit.yml"
 CA = "/etc/darevel/postgres/tls/ca.crt"
 A = {"name": "it_sec_a", "port": 25500, "database": "it_sec_a", "clients": ["10.9.0.0/24"]}
 B = {"name": "it_sec_b", "port": 25501, "database": "it_sec_b"}
@@ -138,6 +140,22 @@ def test_converge_is_idempotent(converged):
     second = converged["runs"]["second"]
     assert second.rc == 0, second.explain()
     assert second.changed == 0, [r["_task"] for r in second.results if r.get("changed")]
+
+
+def audit(ansible, scratch, passwords) -> dict:
+    """playbooks/audit.yml on the two instances; {instance: {control id: status}} from audit.json."""
+    run = ansible.run(AUDIT, prod_vars(scratch, passwords))
+    report = json.loads((scratch / "reports" / "localhost" / "audit.json").read_text())
+    return {"run": run, "report": report, "status": {
+        i["name"]: {c["id"]: c["status"] for c in i["controls"]} for i in report["instances"]}}
+
+
+def test_a_fresh_prod_converge_passes_the_audit(ansible, scratch, converged):
+    found = audit(ansible, scratch, converged["passwords"])
+    failed = {name: sorted(cid for cid, status in controls.items() if status == "fail")
+              for name, controls in found["status"].items()}
+    assert failed == {"it_sec_a": [], "it_sec_b": []}, found["run"].explain()
+    assert found["run"].rc == 0
 
 
 def test_tls_verify_full_against_the_hosts_ca(converged):
@@ -293,8 +311,8 @@ def test_pg_hba_change_check_mode_diff_then_only_its_instance_reloads(ansible, s
     assert check.rc == 0, check.explain()
     instance = check.task("Create and start the instances")
     assert instance["changed"] is True
-    diff = instance["diff"]
-    after_text = [d for d in (diff if isinstance(diff, list) else [diff])][0]["after"]["instance it_sec_a"]["pg_hba"]
+    diff = instance["diff"][0] if isinstance(instance["diff"], list) else instance["diff"]
+    after_text = diff["after"]["instance it_sec_a"]["pg_hba"]
     assert "10.8.0.0/24" in after_text
     assert hba("it_sec_a") == before_a and load_time(A["port"]) == loaded_a
 
