@@ -58,7 +58,7 @@ def restore_rows(result: dict) -> list:
         for db in item.get("databases") or []:
             rows.append(dict(base, database=db["database"], target_database=db["target_database"],
                              size_bytes=db.get("size_bytes"), seconds=db.get("seconds"),
-                             verified=bool(db.get("verified")), error=None))
+                             verified=db.get("verified"), error=None))
         if item.get("failed"):
             rows.append(dict(base, database=None, target_database=None, size_bytes=None, seconds=None,
                              verified=False, error=item.get("msg")))
@@ -66,14 +66,15 @@ def restore_rows(result: dict) -> list:
 
 
 def restore_instances(rows: list) -> list:
-    """Pass or fail per instance: passed when every one of its databases was verified."""
+    """Pass or fail per instance: failed when one of its databases was not verified (None, in check
+    mode, is not a failure)."""
     out: dict = {}
     for row in rows:
         entry = out.setdefault(row["instance"], {"instance": row["instance"], "backup_id": row.get("backup_id"),
                                                  "databases": 0, "result": "passed", "error": None})
         if row.get("database"):
             entry["databases"] += 1
-        if not row.get("verified"):
+        if row.get("verified") is False:
             entry["result"] = "failed"
             entry["error"] = row.get("error") or entry["error"]
     return list(out.values())
@@ -83,11 +84,16 @@ def _duration(seconds) -> str:
     return "-" if seconds is None else "%.1fs" % float(seconds)
 
 
+def _verified(value) -> str:
+    # None: check mode, nothing was restored to verify.
+    return "-" if value is None else ("yes" if value else "NO")
+
+
 def restore_table(rows: list) -> str:
     """instance, backup, database, restored as, target, size, duration, verified; errors below."""
     body = [[str(r.get("instance") or "-"), str(r.get("backup_id") or "-"), str(r.get("database") or "-"),
              str(r.get("target_database") or "-"), str(r.get("target") or "-"), _size(r.get("size_bytes")),
-             _duration(r.get("seconds")), "yes" if r.get("verified") else "NO"] for r in rows]
+             _duration(r.get("seconds")), _verified(r.get("verified"))] for r in rows]
     lines = aligned([list(COLUMNS)] + body)
     lines += ["%s: %s" % (r["instance"], r["error"]) for r in rows if r.get("error")]
     return "\n".join(lines)

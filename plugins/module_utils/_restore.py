@@ -322,8 +322,8 @@ class CommandTarget:
                                                        self.version or self.minimum))
         return path
 
-    def _run(self, argv: list[str], what: str) -> str:
-        rc, out, err = self.module.run_command(argv, environ_update=self.env)
+    def _run(self, argv: list[str], what: str, data: Optional[str] = None) -> str:
+        rc, out, err = self.module.run_command(argv, environ_update=self.env, data=data)
         if rc != 0:
             raise DarevelError("%s: %s failed (rc=%d): %s" % (self.label, what, rc, (err or out).strip()[-1500:]))
         return out
@@ -331,6 +331,11 @@ class CommandTarget:
     def psql(self, sql: str, database: str = "postgres") -> str:
         return self._run([self._bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + self.conn_args
                          + ["-d", database, "-c", sql], "psql")
+
+    def script(self, text: str, database: str = "postgres") -> str:
+        """Statements on psql's stdin, in one transaction: nothing of them shows in the process list."""
+        return self._run([self._bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1"] + self.conn_args
+                         + ["-d", database, "-f", "-"], "psql (globals)", data=text)
 
     def stage(self, backup_dir: str, relpaths: list[str]) -> str:
         return backup_dir
@@ -369,6 +374,21 @@ class DockerTarget:
     def psql(self, sql: str, database: str = "postgres") -> str:
         return self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database,
                            "-c", sql], "psql")
+
+    def script(self, text: str, database: str = "postgres") -> str:
+        """Statements from a 0600 file in the staged directory, in one transaction."""
+        data = text.encode()
+        info = tarfile.TarInfo("%s/.globals.sql" % os.path.basename(self.staged))
+        info.size, info.mode = len(data), 0o600
+        archive = info.tobuf(format=tarfile.PAX_FORMAT) + data + b"\0" * ((512 - len(data) % 512) % 512) + b"\0" * 1024
+        self.container.put_archive("/tmp", archive)
+        path = self.staged + "/.globals.sql"
+        self._exec(["chown", "postgres:postgres", path], "chown", user="root")
+        try:
+            return self._exec(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-U", self.user, "-d", database,
+                               "-f", path], "psql (globals)")
+        finally:
+            self._exec(["rm", "-f", path], "rm", user="root")
 
     def stage(self, backup_dir: str, relpaths: list[str]) -> str:
         prefix = "%s-%d" % (os.path.basename(STAGE_DIR), os.getpid())
@@ -539,8 +559,8 @@ class RestoreManager:
             text = handle.read()
         kept, created, skipped = filter_globals(text, set(target.psql("SELECT rolname FROM pg_roles").splitlines()))
         if created:
-            # One psql -c: the statements run as one implicit transaction, all roles or none.
-            target.psql(kept)
+            # One transaction: all the roles or none; the verifiers never go on a command line.
+            target.script(kept)
         return {"action": "missing", "created": created, "skipped": skipped}
 
     def _one(self, target, base: str, entry: dict, dest: str, existing: set, sizes: dict) -> dict:
@@ -583,7 +603,7 @@ class RestoreManager:
         return {"database": entry["name"], "target_database": dest, "format": entry.get("format"),
                 "size_bytes": sizes.get(entry["name"], 0), "seconds": None if seconds is None else round(seconds, 3),
                 "tables": len(expected), "rows": sum(int(v) for v in expected.values()),
-                "replaced": dest in existing, "verified": False if planned else counts is not None,
+                "replaced": dest in existing, "verified": None if planned else counts is not None,
                 "extra_tables": sorted(set(counts or {}) - set(expected))}
 
     def _env_file(self, database: str) -> dict:

@@ -130,6 +130,7 @@ def test_restore_under_a_new_name_check_mode_first(ansible, rs, rs_vars, scratch
     check = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, check=True, args=args)
     assert check.rc == 0, check.explain()
     assert "it_rs_a_copy" not in databases(port)
+    assert check.task("Show the restore")["msg"].splitlines()[2].rstrip().endswith("-")  # nothing verified
 
     run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=args)
     assert run.rc == 0, run.explain()

@@ -309,3 +309,11 @@ def test_drill_items():
 
 def test_the_report_holds_no_password():
     assert "s3cret" not in json.dumps(rf.restore_rows({"name": "mail", "target": r.dsn_label(DSN), "databases": []}))
+
+
+def test_check_mode_rows_are_neither_verified_nor_failed():
+    rows = rf.restore_rows({"name": "mail", "backup_id": "b", "target": "instance 'mail'", "databases": [
+        {"database": "d", "target_database": "d_drill", "size_bytes": 1, "seconds": None, "verified": None}]})
+    assert rows[0]["verified"] is None
+    assert rf.restore_instances(rows)[0]["result"] == "passed"
+    assert rf.restore_table(rows).splitlines()[2].rstrip().endswith("-")
