@@ -92,11 +92,13 @@ def budget_of(memory_mb: int) -> int:
 def report(work: str, memory_mb: int, cpus: float, version: int, limit: int = 0) -> None:
     """runs.tsv: config round instance tps latency_ms (tps 'failed' when it did not start);
     rounds.tsv: config round pss_mib interval_min interval_max cgroup_peak_mib oom_kills;
+    hits.tsv: config round shared_buffers_hit_percent (of the measured run, all instances);
     committed.tsv: config instance bytes
     (the estimate of the live settings); planned.tsv: config instance bytes (the planner's)."""
     names = [entry["name"] for entry in SEED]
     runs = read_tsv(os.path.join(work, "runs.tsv"))
     rounds = read_tsv(os.path.join(work, "rounds.tsv"))
+    hits = read_tsv(os.path.join(work, "hits.tsv"))
     live = {(c, i): int(b) for c, i, b in read_tsv(os.path.join(work, "committed.tsv"))}
     plans = {(c, i): int(b) for c, i, b in read_tsv(os.path.join(work, "planned.tsv"))}
     budget = budget_of(memory_mb)
@@ -115,8 +117,8 @@ def report(work: str, memory_mb: int, cpus: float, version: int, limit: int = 0)
     out.append("")
     out.append("| configuration | host TPS (median) | host TPS, rounds min-max | mean latency ms | "
                "per-instance TPS min-max | started | committed MiB vs budget MiB | fits? | "
-               "measured PSS MiB | cgroup peak MiB | OOM kills | 5 s intervals, % of mean |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+               "measured PSS MiB | cgroup peak MiB | OOM kills | shared_buffers hits % | 5 s intervals, % of mean |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     host_tps = {}
     per_instance: dict[tuple[str, str], tuple[float, float]] = {}
     failed_notes = []
@@ -150,8 +152,9 @@ def report(work: str, memory_mb: int, cpus: float, version: int, limit: int = 0)
         steady = [(float(r[3]), float(r[4])) for r in extra if r[3] != "-"]
         peaks = [float(r[5]) for r in extra if len(r) > 5 and r[5] != "-"]
         ooms = sum(int(r[6]) for r in extra if len(r) > 6)
+        hit = [float(r[2]) for r in hits if r[0] == config and r[2] != "-"]
         lat_ok = [x for x in lats if not math.isnan(x)]
-        out.append("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %d vs %d | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %d vs %d | %s | %s | %s | %s | %s | %s |" % (
             LABELS[config], host_tps[config], min(sums), max(sums),
             "%.2f" % median(lat_ok) if lat_ok else "-",
             "%.0f-%.0f" % (min(inst), max(inst)) if inst else "-",
@@ -159,6 +162,7 @@ def report(work: str, memory_mb: int, cpus: float, version: int, limit: int = 0)
             committed // MIB, budget // MIB, "yes" if committed <= budget else "**no** (%.2fx)" % (committed / budget),
             "%.0f" % median(pss) if pss else "-",
             "%.0f" % max(peaks) if peaks else "-", ooms if limit else "-",
+            "%.1f" % median(hit) if hit else "-",
             "%.0f-%.0f" % (min(s[0] for s in steady), max(s[1] for s in steady)) if steady else "-"))
         checked = [n for n in names if (config, n) in live]
         if config != "defaults" and any(live[(config, n)] != plans.get((config, n)) for n in checked):

@@ -233,6 +233,14 @@ pgbench_all() {  # seconds label [extra pgbench options]: all running instances 
   for pid in "${pids[@]}"; do wait "$pid" || echo "a pgbench failed ($label)" >&2; done
 }
 
+blocks() {  # per running instance: blocks found in shared_buffers, blocks read from the OS
+  local i
+  for i in "${!NAMES[@]}"; do
+    is_up "${NAMES[$i]}" || continue
+    sql "$(port "$i")" -F ' ' -c "select blks_hit, blks_read from pg_stat_database where datname = 'postgres'"
+  done
+}
+
 measure() {  # config round
   local config=$1 round=$2 i name out pss tps lat ooms
   rm -f "$WORK"/warmup.* "$WORK"/run.*
@@ -254,9 +262,16 @@ measure() {  # config round
       -c "truncate pgbench_history" -c "checkpoint" &
   done
   wait
+  blocks >"$WORK/blocks.before"
   ( sleep $((SECONDS_RUN - 5)); pss_mib >"$WORK/pss" ) &
   pgbench_all "$SECONDS_RUN" "run" -P 5
   wait
+  sleep 1  # backends flush their statistics when they exit
+  blocks >"$WORK/blocks.after"
+  # shared_buffers hits in % of the blocks the measured run asked for, all six instances
+  paste "$WORK/blocks.before" "$WORK/blocks.after" | awk -v c="$config" -v r="$round" '
+    {h += $3 - $1; m += $4 - $2} END {printf "%s\t%s\t%s\n", c, r, (h + m > 0) ? sprintf("%.1f", 100 * h / (h + m)) : "-"}' \
+    >>"$WORK/hits.tsv"
   pss=$(cat "$WORK/pss")
   for name in "${NAMES[@]}"; do
     if ! is_up "$name"; then

@@ -51,13 +51,15 @@ def test_estimate_of_live_default_values():
 
 
 def _work(tmp_path: pathlib.Path, ours_tps: float) -> pathlib.Path:
-    runs, rounds = [], []
+    runs, rounds, hits = [], [], []
     for rnd in ("1", "2", "3"):
         for config, tps in (("defaults", 1000.0), ("standalone", 1100.0), ("ours", ours_tps)):
             runs += ["%s\t%s\t%s\t%s\t%s" % (config, rnd, name, tps, 4.0) for name in NAMES]
             rounds.append("%s\t%s\t900\t95\t105\t4000\t0" % (config, rnd))
+            hits.append("%s\t%s\t%s" % (config, rnd, "99.9" if config != "defaults" else "60.0"))
     (tmp_path / "runs.tsv").write_text("\n".join(runs) + "\n")
     (tmp_path / "rounds.tsv").write_text("\n".join(rounds) + "\n")
+    (tmp_path / "hits.tsv").write_text("\n".join(hits) + "\n")
     return tmp_path
 
 
@@ -67,6 +69,7 @@ def test_report_ratio_and_verdict(tmp_path, ours_tps, verdict):
     out = plan("report", str(_work(tmp_path, ours_tps)), "12288", "2", "15", str(10752 * MIB))
     assert "**(c) vs (a): %s.**" % verdict in out
     assert "| (a) PostgreSQL defaults | 6000 | 6000-6000 |" in out
+    assert "| 900 | 4000 | 0 | 60.0 | 95-105 |" in out
     assert "one memory cgroup limited to 10752 MiB" in out
 
 
