@@ -2,8 +2,9 @@
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The simulated fleet: one site.yml run over four container hosts, one of them stopped in the
-middle of it; a second run over the survivors changes nothing; mail moves from one host to
-another with playbooks/move.yml and its rows, owner and password arrive intact.
+middle of it; a second run over the survivors changes nothing; restart.yml refuses while a host
+is down and then rolls one host at a time; mail moves from one host to another with
+playbooks/move.yml (refusals, check mode, the move) and its rows, owner and passwords arrive intact.
 
 The tests run in file order and build on each other (one fleet per session, to keep the tier short).
 """
