@@ -256,6 +256,10 @@ def test_a_weakened_instance_is_repaired(ansible, scratch, converged):
     psql(A["port"], "ALTER SYSTEM SET password_encryption = 'md5'")
     psql(A["port"], "SELECT pg_reload_conf()")
     assert wait_for(A["port"], "ssl", "off") == "off" and show(A["port"], "password_encryption") == "md5"
+    weakened = audit(ansible, scratch, converged["passwords"])
+    assert weakened["run"].rc != 0, "prod fails the audit on a failed high control"
+    failed = {cid for cid, status in weakened["status"]["it_sec_a"].items() if status == "fail"}
+    assert {"DP-HBA-01", "DP-HBA-03", "DP-AUTH-01", "DP-TLS-01", "DP-FILE-01"} <= failed, failed
     b_pid, b_loaded = postmaster_pid(clusters()["it_sec_b"]["data_dir"]), load_time(B["port"])
 
     run = ansible.run(SITE, prod_vars(scratch, converged["passwords"]))
@@ -269,6 +273,8 @@ def test_a_weakened_instance_is_repaired(ansible, scratch, converged):
     with open(conf_dir + "/postgresql.conf") as handle:
         assert "# ssl = off  # disabled by darevel.postgres" in handle.read()
     assert postmaster_pid(clusters()["it_sec_b"]["data_dir"]) == b_pid and load_time(B["port"]) == b_loaded
+    repaired = audit(ansible, scratch, converged["passwords"])
+    assert [cid for cid, status in repaired["status"]["it_sec_a"].items() if status == "fail"] == []
 
 
 def test_rotation_sends_no_clear_password_and_touches_only_its_instance(ansible, scratch, converged):
