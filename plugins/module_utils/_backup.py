@@ -513,6 +513,11 @@ def archive_problem(path: str, fmt: str) -> Optional[str]:
     return None if magic == b"PGDMP" else "%s is not a pg_dump archive" % header
 
 
+def wanted_databases(item: dict, options: dict) -> list[str]:
+    """The instance's own `databases`, else the task's, else none given (= every database)."""
+    return list(item.get("databases") or options.get("databases") or [])
+
+
 def write_backup(target, partial: str, options: dict) -> dict:
     """Dump globals and databases into `partial`, fsync, hash, write the manifest last."""
     started, begin_all = _manifest.utc_now(), time.monotonic()
@@ -589,7 +594,7 @@ def backup_instance(item: dict, options: dict, check_mode: bool = False) -> dict
     directory = _manifest.instance_dir(root, name)
     target = make_target(item, options)
     if check_mode:
-        return plan_only(target, directory, options)
+        return plan_only(target, directory, dict(options, databases=wanted_databases(item, options)))
     ensure_dir(root)
     ensure_dir(directory)
     with instance_lock(directory, name):
@@ -600,7 +605,8 @@ def backup_instance(item: dict, options: dict, check_mode: bool = False) -> dict
         backup_id = _manifest.new_backup_id(_manifest.utc_now(), taken)
         partial = os.path.join(directory, _manifest.partial_name(backup_id))
         try:
-            written = write_backup(target, partial, dict(options, backup_id=backup_id))
+            written = write_backup(target, partial, dict(options, backup_id=backup_id,
+                                                         databases=wanted_databases(item, options)))
             final = os.path.join(directory, backup_id)
             os.rename(partial, final)
             _manifest.fsync_dir(directory)

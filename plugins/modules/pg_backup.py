@@ -223,7 +223,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._instance import 
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
 
 ELEMENT = {"container": {"type": "str"}, "user": {"type": "str"}, "databases": {"type": "list", "elements": "str"}}
-OPTIONS = ("runtime", "root", "format", "jobs", "compression", "retention", "prune", "docker_host", "socket_dir")
+OPTIONS = ("runtime", "root", "format", "jobs", "compression", "retention", "prune", "docker_host", "socket_dir",
+           "databases")
 
 
 def main() -> None:

@@ -132,6 +132,28 @@ def test_row_counts_come_from_the_dumps_snapshot(bk, ansible):
     assert manifest["databases"][0]["row_counts"]["public.t"] == len(body.splitlines())
 
 
+def test_databases_option_limits_the_backup_to_those_databases(bk, ansible):
+    """`databases` (per instance, and at task level as the default) is what gets dumped; another
+    database of the same cluster stays out of the manifest and the directory."""
+    port = PORTS["it_bk_b"]
+    psql(port, "CREATE DATABASE it_bk_other")
+    try:
+        per_item = ansible.module("pg_backup", {"instances": [{"name": "it_bk_b", "port": port,
+                                                               "databases": ["it_bk_b"]}],
+                                                "root": str(bk["root"]), "prune": False})
+        task_level = ansible.module("pg_backup", {"instances": [{"name": "it_bk_b", "port": port}],
+                                                  "databases": ["it_bk_other"], "root": str(bk["root"]),
+                                                  "prune": False})
+    finally:
+        psql(port, "DROP DATABASE it_bk_other")
+    for run, wanted in ((per_item, "it_bk_b"), (task_level, "it_bk_other")):
+        assert run.rc == 0, run.explain()
+        path = run.task("pg_backup")["instances"][0]["path"]
+        manifest = assert_intact(path)
+        assert [d["name"] for d in manifest["databases"]] == [wanted]
+        assert sorted(os.listdir(path)) == sorted(["globals.sql", "manifest.json", wanted + ".dump"])
+
+
 def test_pg_dump_killed_mid_run_leaves_no_complete_looking_backup(bk, ansible, scratch):
     """it_bk_a gets a second database large enough to kill pg_dump while it writes; dropped after."""
     port, name = PORTS["it_bk_a"], "it_bk_a"
