@@ -141,6 +141,30 @@ def test_each_weakness_shows_as_a_failed_control(ansible, converged, aud_vars, s
     assert "it_aud_a" not in message
 
 
+def test_prod_fails_the_play_on_a_high_control(ansible, converged, aud_vars, scratch):
+    """A dev-converged instance audited as prod: TLS is required there, so the play fails after writing
+    the report, and names the instance and the control."""
+    prod = {"postgres_environment": "prod",
+            "postgres_owner_passwords": {name: "Q7-owner-of-%s-long" % name for name in NAMES},
+            "postgres_app_passwords": {name: "Q7-app-of-%s-longer" % name for name in NAMES}}
+    run = ansible.run(PLAYBOOKS / "audit.yml", dict(aud_vars, apps="it_aud_a", **prod))
+    assert run.rc != 0, run.explain()
+    assert [r for r in run.results if "Fail on a failed high control" in r["_task"]], run.explain()
+    message = run.task("Fail on a failed high control")["msg"]
+    assert "it_aud_a: DP-TLS-01" in message
+    found = report(scratch)["it_aud_a"]
+    assert found["DP-TLS-01"]["status"] == "fail" and found["DP-TLS-01"]["evidence"] == "ssl = off"
+
+
+def test_the_next_converge_repairs_the_weakened_instance(ansible, converged, aud_vars, scratch):
+    converge = ansible.run(PLAYBOOKS / "site.yml", aud_vars)
+    assert converge.rc == 0, converge.explain()
+    run = ansible.run(PLAYBOOKS / "audit.yml", dict(aud_vars, postgres_audit_strict=True))
+    assert run.rc == 0, run.explain()
+    found = report(scratch)
+    assert not_passed(found["it_aud_b"]) == {} and not_passed(found["it_aud_a"]) == {}
+
+
 def test_apps_audits_only_the_instances_named(ansible, converged, aud_vars, scratch):
     run = ansible.run(PLAYBOOKS / "audit.yml", dict(aud_vars, apps="it_aud_a", postgres_audit_strict=True))
     assert run.rc == 0, run.explain()
