@@ -17,12 +17,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # OS packages the test suite needs on a Debian 12 machine.
 TEST_OS_PACKAGES := postgresql postgresql-common postgresql-contrib debootstrap docker.io git rsync docker-compose
 
-.PHONY: help up down start stop restart logs status venv test test-deps unit lint sanity integration fleet build-test molecule bench clean
+.PHONY: help up down start stop restart logs status audit venv test test-deps unit lint sanity integration fleet build-test molecule bench clean
 
 help:
 	@echo "make up          converge this machine: the six instances on 127.0.0.1:5433-5438"
 	@echo "make down        stop them (data kept)"
 	@echo "make status      status table and reports/<host>/status.json"
+	@echo "make audit [APPS=chat,mail]  security audit: table and reports/<host>/audit.json"
 	@echo "make start | stop | restart [APPS=slides,mail]   only the instances named (all when omitted)"
 	@echo "make logs APP=slides [LINES=100]                  the last lines of one instance's log"
 	@echo "make test        the whole suite: unit, lint, sanity, integration, fleet, build, molecule"
@@ -52,6 +53,9 @@ logs: venv
 
 status: venv
 	$(PLAYBOOK) -i $(INVENTORY) playbooks/status.yml $(ARGS)
+
+audit: venv
+	$(PLAYBOOK) -i $(INVENTORY) playbooks/audit.yml $(APPS_ARG) $(ARGS)
 
 test-deps:
 	@scripts/bootstrap.sh os $(TEST_OS_PACKAGES)
