@@ -23,12 +23,9 @@ import pytest
 from conftest import REPO, VERSION, drop_cluster, is_online, psql
 
 PLAYBOOKS = REPO / "playbooks"
-# log_statement = ddl (CIS 3.1.25) is not among the settings the converge gives every instance, so the
-# catalogue pins it, as an inventory would.
-PINNED = {"log_statement": "ddl"}
 CATALOGUE = [
-    {"name": "it_aud_a", "port": 25510, "database": "it_aud_a", "settings": PINNED},
-    {"name": "it_aud_b", "port": 25511, "database": "it_aud_b", "settings": PINNED},
+    {"name": "it_aud_a", "port": 25510, "database": "it_aud_a"},
+    {"name": "it_aud_b", "port": 25511, "database": "it_aud_b"},
 ]
 NAMES = [entry["name"] for entry in CATALOGUE]
 PORTS = {entry["name"]: entry["port"] for entry in CATALOGUE}
@@ -171,8 +168,7 @@ def test_apps_audits_only_the_instances_named(ansible, converged, aud_vars, scra
     assert sorted(report(scratch)) == ["it_aud_a"]
 
 
-DOCKER = {"name": "it_aud_d", "port": 25512, "database": "it_aud_d", "container": "it-aud-d", "volume": "it-aud-d-data",
-          "settings": PINNED}
+DOCKER = {"name": "it_aud_d", "port": 25512, "database": "it_aud_d", "container": "it-aud-d", "volume": "it-aud-d-data"}
 IMAGE = "darevel-test/postgres:15"
 
 
