@@ -28,6 +28,7 @@ import time
 
 import psycopg2
 import pytest
+import yaml
 
 from conftest import REPO, listening_ports
 
@@ -430,7 +431,9 @@ def test_windows_tasks_with_a_stand_in_host(ansible, scratch, fake_windows, dev)
         by_module.setdefault(call["module"], []).append(call["args"])
     assert [a["path"] for a in by_module["win_stat"]] == ["C:\\Program Files\\Docker\\Docker\\Docker Desktop.exe"]
     templates = {a["dest"]: a for a in by_module["win_template"]}
-    assert len(templates) == 6 * 5 + 4
+    assert len(templates) == 6 * 5 + 4 + 1
+    assert templates["C:\\darevel-dev\\backup-all.bat"]["src"] == "backup-all.bat.j2"
+    assert templates["C:\\darevel-dev\\backup-all.bat"]["newline_sequence"] == "\r\n"
     for name, entry in BY_NAME.items():
         compose = "C:\\darevel-dev\\" + entry["compose_file"].replace("/", "\\")
         env_file = compose.rsplit("\\", 1)[0] + "\\.env"
@@ -446,9 +449,13 @@ def test_windows_tasks_with_a_stand_in_host(ansible, scratch, fake_windows, dev)
     assert rule["localport"] == "26433,26434,26435,26436,26437,26438"
     assert (rule["action"], rule["direction"], rule["protocol"]) == ("block", "in", "tcp")
     backup = by_module["win_scheduled_task"][-1]
-    assert "PLACEHOLDER" in backup["name"] and "PLACEHOLDER" in backup["actions"][0]["arguments"]
+    assert backup["name"] == "Darevel PostgreSQL daily backup"
+    assert backup["actions"] == [{"path": "C:\\darevel-dev\\backup-all.bat", "working_directory": "C:\\darevel-dev"}]
+    assert (backup["username"], backup["logon_type"]) == ("developer", "interactive_token")
     assert backup["triggers"] == [{"type": "daily", "start_boundary": "2026-01-01T02:30:00"}]
-    assert len(by_module["win_scheduled_task"]) == 1  # the engine answered: Docker Desktop is not started
+    # the engine answered, so Docker Desktop's start task is not registered; the old placeholder goes
+    assert by_module["win_scheduled_task"][:-1] == [{"name": "Darevel PostgreSQL daily backup (PLACEHOLDER)",
+                                                     "state": "absent"}]
 
 
 def test_windows_refuses_ports_in_an_excluded_range(ansible, scratch, fake_windows, dev):
@@ -464,3 +471,26 @@ def test_windows_refuses_ports_in_an_excluded_range(ansible, scratch, fake_windo
     assert "it_dev_suite" not in message and "it_dev_sheet" not in message  # outside, or administered
     assert "startport=26433 numberofports=3" in message
     assert not [c for c in calls if c["module"] in ("win_template", "win_file", "win_firewall_rule")]
+
+
+def test_windows_backup_script_runs_the_backup_in_wsl_for_every_app(ansible, scratch):
+    """backup-all.bat as rendered: CRLF, one darevel-postgres-backup run in WSL 2 per app with that
+    app's settings file, every failure remembered in the exit code, output in backup.log."""
+    out = scratch / "backup-all.bat"
+    playbook = scratch / "render-backup-all.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "render", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars_files": [str(REPO / "roles" / "dev_files" / "defaults" / "main.yml")],
+        "vars": {"postgres_plan": [{"name": name} for name in BY_NAME]},
+        "tasks": [{"ansible.builtin.template": {"src": str(REPO / "roles" / "dev_files" / "templates" / "backup-all.bat.j2"),
+                                                "dest": str(out), "newline_sequence": "\r\n", "mode": "0644"}}]}]))
+    run = ansible.run(playbook, {"postgres_dev_windows_wsl_distro": "Debian"})
+    assert run.rc == 0, run.explain()
+    raw = out.read_bytes()
+    assert raw.count(b"\n") == raw.count(b"\r\n") and raw.startswith(b"@echo off\r\n")
+    lines = raw.decode().split("\r\n")
+    runs = [line for line in lines if "wsl.exe" in line and not line.startswith("REM")]
+    assert runs == ['"%%SystemRoot%%\\System32\\wsl.exe" -d Debian -u root -- /usr/local/sbin/darevel-postgres-backup '
+                    '/etc/darevel/postgres/backup/%s.json >> "%%~dp0backup.log" 2>&1' % name for name in BY_NAME]
+    assert lines.count("if errorlevel 1 (") == len(BY_NAME) == lines.count('  set "FAILED=1"')
+    assert lines.count(")") == len(BY_NAME) and "exit /b %FAILED%" in lines
