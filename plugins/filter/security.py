@@ -25,15 +25,30 @@ def _instances(catalogue, enabled, version) -> tuple[list, list]:
     return plan, names
 
 
+def _merged(dicts, own: dict) -> dict:
+    """The password dicts of every host, this host's own last so that its values win."""
+    merged: dict = {}
+    for item in list(dicts or []) + [own]:
+        if isinstance(item, dict):
+            merged.update(item)
+    return merged
+
+
 def security_problems(catalogue, enabled="all", version=15, environment="dev", owner_passwords=None,
-                      app_passwords=None, allow_any=False) -> list:
-    """Every password and client-network problem of the instances this host runs, in one list."""
+                      app_passwords=None, allow_any=False, fleet_owner_passwords=None,
+                      fleet_app_passwords=None) -> list:
+    """Every password and client-network problem of the instances this host runs, in one list.
+    The fleet_* lists hold every play host's password dicts: reuse is looked for across all of them."""
     if environment not in _security.ENVIRONMENTS:
         return ["host: postgres_environment %r is not one of %s; fix: set dev or prod" % (
             environment, ", ".join(_security.ENVIRONMENTS))]
     plan, names = _instances(catalogue, enabled, version)
     given = {"owner": owner_passwords or {}, "app": app_passwords or {}}
-    problems = _security.password_problems(plan, environment, given, names)
+    fleet = None
+    if fleet_owner_passwords or fleet_app_passwords:
+        fleet = {kind: _merged(dicts, given[kind]) for kind, dicts in
+                 (("owner", fleet_owner_passwords), ("app", fleet_app_passwords))}
+    problems = _security.password_problems(plan, environment, given, names, fleet)
     for instance in plan:
         found, warnings = _security.network_problems(instance, bool(allow_any))
         problems += found

@@ -41,10 +41,12 @@ def _kinds(instance: dict) -> list[tuple[str, str, str]]:
 
 
 def password_problems(instances: list[dict], environment: str, given: dict,
-                      catalogue_names: Optional[list] = None) -> list[str]:
+                      catalogue_names: Optional[list] = None, fleet: Optional[dict] = None) -> list[str]:
     """Problems with the passwords of `instances` on a prod inventory: missing, shorter than 16,
     a well-known default, the role's or database's name, or the same value used twice (across every
-    instance of the catalogue found in the variables). `given` is {kind: {instance: password}}.
+    instance of the catalogue found in the variables). `given` is {kind: {instance: password}} as
+    this host sees it; `fleet` the same merged over every host of the play (this host's values
+    win), so that a password reused in another host's variables is found too.
     Messages never contain a password."""
     if environment != "prod":
         return []
@@ -68,7 +70,7 @@ def password_problems(instances: list[dict], environment: str, given: dict,
             elif len(value) < MIN_LENGTH:
                 problems.append("%s: the password has %d characters, fewer than %d; %s" % (
                     where, len(value), MIN_LENGTH, fix))
-    return problems + reuse_problems(given, catalogue_names)
+    return problems + reuse_problems(fleet or given, catalogue_names)
 
 
 def reuse_problems(given: dict, catalogue_names: Optional[list] = None) -> list[str]:

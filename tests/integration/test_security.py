@@ -23,10 +23,12 @@ import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import time
 
 import psycopg2
 import pytest
+import yaml
 
 from conftest import REPO, clusters, postmaster_pid, psql
 
@@ -123,6 +125,29 @@ def test_prod_refuses_bad_passwords_before_any_change(ansible, scratch):
     assert "postgres_app_passwords.it_sec_a reuses the password of postgres_owner_passwords.it_extra" in msg
     assert "fix: set postgres_owner_passwords.it_sec_a to a Vault variable" in msg
     assert reused not in run.stdout + run.stderr
+    assert not any(name.startswith("it_sec") for name in clusters())
+
+
+def test_prod_refuses_a_password_reused_in_another_hosts_variables(ansible, scratch):
+    """Two hosts, each with its own host_vars: a password reused across them is refused on both."""
+    shared, inventory = pw(), scratch / "inventory-two-hosts"
+    (inventory / "host_vars").mkdir(parents=True, exist_ok=True)
+    hosts = {"db1": (A, shared), "db2": (B, shared)}
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"postgres": {"hosts": {
+        name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for name in hosts}}}))
+    for name, (item, owner) in hosts.items():
+        (inventory / "host_vars" / ("%s.yml" % name)).write_text(yaml.safe_dump({
+            "postgres_instances_enabled": [item["name"]],
+            "postgres_owner_passwords": {item["name"]: owner},
+            "postgres_app_passwords": {item["name"]: pw()}}))
+    variables = {k: v for k, v in prod_vars(scratch, {"owner": {}, "app": {}}).items()
+                 if k not in ("postgres_owner_passwords", "postgres_app_passwords")}
+    run = ansible.run(SITE, variables, args=["-i", str(inventory)])
+    assert run.rc != 0, run.explain()
+    assert ("instance 'it_sec_b': postgres_owner_passwords.it_sec_b reuses the password of "
+            "postgres_owner_passwords.it_sec_a; fix: give every instance and role its own password") in run.stdout
+    assert "db1" in run.stdout and "db2" in run.stdout
+    assert shared not in run.stdout + run.stderr
     assert not any(name.startswith("it_sec") for name in clusters())
 
 

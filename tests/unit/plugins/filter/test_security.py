@@ -97,3 +97,22 @@ def test_database_items_carry_the_application_role():
 
 def test_tls_names_filter():
     assert security.tls_names({"settings": {}}, "db1") == ["DNS:localhost", "IP:127.0.0.1", "IP:::1", "DNS:db1"]
+
+
+def test_security_problems_finds_a_password_reused_in_another_hosts_variables():
+    seed = copy.deepcopy(_catalogue.SEED)
+    # This host runs chat and sees only chat's passwords; another host's variables hold mail's.
+    own = {"owner": {"chat": GOOD["owner"]["chat"]}, "app": {"chat": GOOD["app"]["chat"]}}
+    other = {"owner": {"mail": GOOD["owner"]["chat"]}, "app": {"mail": GOOD["app"]["mail"]}}
+    assert security.security_problems(seed, ["chat"], 15, "prod", own["owner"], own["app"]) == []
+    problems = security.security_problems(seed, ["chat"], 15, "prod", own["owner"], own["app"], False,
+                                          [other["owner"], own["owner"]], [other["app"], own["app"]])
+    assert problems == ["instance 'mail': postgres_owner_passwords.mail reuses the password of "
+                        "postgres_owner_passwords.chat; fix: give every instance and role its own password"]
+    # This host's own value wins over another host's for the same instance.
+    stale = {"chat": GOOD["owner"]["mail"]}
+    assert security.security_problems(seed, ["chat"], 15, "prod", own["owner"], own["app"], False,
+                                      [stale], [own["app"]]) == []
+    # dev never looks at passwords.
+    assert security.security_problems(seed, ["chat"], 15, "dev", own["owner"], own["app"], False,
+                                      [other["owner"]], [other["app"]]) == []
