@@ -12,7 +12,6 @@ restored under a temporary name first and swapped in only once its counts match.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,11 +20,11 @@ import time
 from typing import Iterator, Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
+from ansible_collections.darevel.postgres.plugins.module_utils._manifest import MANIFEST, sha256_file
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
-MANIFEST = "manifest.json"
 PG_ROOT = "/usr/lib/postgresql"
 TEMP_SUFFIX = "_darevel_restore"
 IDENT_MAX = 63
@@ -102,14 +101,6 @@ def manifest_problems(manifest: dict, instance: str, backup_id: str) -> list[str
     if not manifest.get("databases"):
         problems.append("%s: the manifest lists no database; fix: use another backup" % where)
     return problems
-
-
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_files(backup_dir: str, manifest: dict, instance: str) -> list[str]:
