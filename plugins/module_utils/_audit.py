@@ -66,6 +66,12 @@ def setting(ev: dict, name: str) -> str:
     return str((ev.get("settings") or {}).get(name, ""))
 
 
+def one_of(ev: dict, name: str, allowed) -> tuple[str, str]:
+    """PASS when the setting is one of `allowed`; the evidence is the setting as the server has it."""
+    value = setting(ev, name)
+    return (PASS if value in allowed else FAIL), "%s = %s" % (name, value)
+
+
 def on(ev: dict, name: str) -> bool:
     return setting(ev, name).lower() in ("on", "true", "yes", "1")
 
@@ -289,15 +295,13 @@ def _log_file_mode(ev):
 @control("DP-LOG-03", "3.1.14", "low", "log_min_messages is warning or more detailed",
          "set log_min_messages = warning")
 def _log_min_messages(ev):
-    value = setting(ev, "log_min_messages")
-    return (PASS if value in VERBOSE_ENOUGH else FAIL), "log_min_messages = %s" % value
+    return one_of(ev, "log_min_messages", VERBOSE_ENOUGH)
 
 
 @control("DP-LOG-04", "3.1.15", "low", "log_min_error_statement is error or more detailed",
          "set log_min_error_statement = error")
 def _log_min_error_statement(ev):
-    value = setting(ev, "log_min_error_statement")
-    return (PASS if value in VERBOSE_ENOUGH + ("error",) else FAIL), "log_min_error_statement = %s" % value
+    return one_of(ev, "log_min_error_statement", VERBOSE_ENOUGH + ("error",))
 
 
 @control("DP-LOG-05", "3.1.16-3.1.18", "low", "debug_print_parse, debug_print_rewritten and debug_print_plan are off",
@@ -323,8 +327,7 @@ def _log_disconnections(ev):
 @control("DP-LOG-08", "3.1.22", "low", "log_error_verbosity is default or verbose",
          "set log_error_verbosity = default")
 def _log_error_verbosity(ev):
-    value = setting(ev, "log_error_verbosity")
-    return (PASS if value in ("default", "verbose") else FAIL), "log_error_verbosity = %s" % value
+    return one_of(ev, "log_error_verbosity", ("default", "verbose"))
 
 
 @control("DP-LOG-09", "3.1.23", "low", "log_hostname is off",
@@ -346,15 +349,13 @@ def _log_line_prefix(ev):
 @control("DP-LOG-11", "3.1.25", "medium", "log_statement records at least DDL",
          "set log_statement = ddl (or mod)")
 def _log_statement(ev):
-    value = setting(ev, "log_statement")
-    return (PASS if value in ("ddl", "mod", "all") else FAIL), "log_statement = %s" % value
+    return one_of(ev, "log_statement", ("ddl", "mod", "all"))
 
 
 @control("DP-LOG-12", "3.1.26", "low", "log_timezone is UTC",
          "set log_timezone = 'UTC'")
 def _log_timezone(ev):
-    value = setting(ev, "log_timezone")
-    return (PASS if value in UTC_ZONES else FAIL), "log_timezone = %s" % value
+    return one_of(ev, "log_timezone", UTC_ZONES)
 
 
 @control("DP-LOG-13", "3.2", "low", "pgAudit (session audit logging)",
