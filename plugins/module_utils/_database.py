@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
 
@@ -107,8 +108,7 @@ class ContainerSession:
     def _psql(self, text: str) -> str:
         argv = ["psql", "-X", "-q", "-A", "-t", "-F", FIELD_SEPARATOR, "-v", "ON_ERROR_STOP=1", "-U", self.user,
                 "-d", self.dbname, "-c", text]
-        rc, output = self.container.exec_run(argv, user="postgres")
-        output = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        rc, output = exec_text(self.container, argv)
         if rc != 0:
             raise DarevelError("container %s: psql failed (rc=%s): %s; fix: check the container with `docker logs "
                                "%s`" % (self.container.name, rc, output.strip()[-500:], self.container.name))

@@ -192,6 +192,13 @@ class ContainerManager:
         return {"results": results, "errors": errors}
 
 
+def exec_text(container, argv: list[str], user: str = "postgres", environment: Optional[dict] = None):
+    """Run `argv` in the container; (exit code, output decoded as text)."""
+    options = {"user": user, "environment": environment} if environment else {"user": user}
+    rc, output = container.exec_run(argv, **options)
+    return rc, output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+
+
 def published_ports(docker_client) -> dict[int, str]:
     """Host port -> name of the container that publishes it (running containers only)."""
     found = {}

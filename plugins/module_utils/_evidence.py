@@ -18,6 +18,7 @@ import pwd
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _audit
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 try:
@@ -165,8 +166,7 @@ class ContainerReader:
         self.container, self.user, self.name = container, user, name
 
     def _exec(self, argv: list[str], user: str = "postgres") -> str:
-        rc, output = self.container.exec_run(argv, user=user)
-        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        rc, text = exec_text(self.container, argv, user)
         if rc != 0:
             raise DarevelError("instance '%s': container %s: %s failed (rc=%s): %s; fix: check the container with "
                                "`docker logs %s`" % (self.name, self.container.name, argv[0], rc,
@@ -179,8 +179,7 @@ class ContainerReader:
         return json.loads(out.strip() or "null")
 
     def stat(self, paths: list[str]) -> dict:
-        rc, output = self.container.exec_run(["stat", "-c", "%a %U %G %n"] + paths, user="root")
-        return _audit.parse_stat(output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output))
+        return _audit.parse_stat(exec_text(self.container, ["stat", "-c", "%a %U %G %n"] + paths, "root")[1])
 
 
 def published(container) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Iterator, Optional
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
 from ansible_collections.darevel.postgres.plugins.module_utils._manifest import MANIFEST, sha256_file
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
@@ -355,8 +356,7 @@ class DockerTarget:
         self.staged: Optional[str] = None
 
     def _exec(self, argv: list[str], what: str, user: str = "postgres") -> str:
-        rc, output = self.container.exec_run(argv, user=user, environment={"LC_ALL": "C"})
-        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        rc, text = exec_text(self.container, argv, user, {"LC_ALL": "C"})
         if rc != 0:
             raise DarevelError("%s: %s failed in container %s (rc=%s): %s" % (
                 self.label, what, self.container.name, rc, text.strip()[-1500:]))

@@ -16,6 +16,7 @@ import re
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _ports
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text as _exec
 
 try:
     import psycopg2
@@ -220,11 +221,6 @@ def probe_native(facts: dict, database: Optional[str], socket_dir: str = SOCKET_
         conn.close()
     out["problem"] = tcp_problem(port) or out["problem"]
     return out
-
-
-def _exec(container, argv: list[str], user: str = "postgres") -> tuple[int, str]:
-    rc, output = container.exec_run(argv, user=user)
-    return rc, output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
 
 
 def container_env(container) -> dict:
