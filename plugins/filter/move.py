@@ -1,11 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for playbooks/move.yml: counting a backup's tables on a live server and comparing."""
+"""Filters for playbooks/move.yml (counting a backup's tables on a live server and comparing) and
+playbooks/purge.yml (its table)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
+
+PURGE_COLUMNS = ("instance", "runtime", "was", "result", "removed", "kept")
 
 
 def _ident(name: str) -> str:
@@ -43,6 +48,14 @@ def row_count_diff(expected: dict, actual: dict) -> str:
     return "; ".join(lines) or "none"
 
 
+def purge_table(rows: list) -> str:
+    """instance, runtime, status before, result, what was removed and what is kept; one line each."""
+    cells = [[str(r["instance"]), str(r.get("runtime") or "-"), str(r.get("status") or "-"),
+              str(r.get("result") or "-"), ", ".join(r.get("removed") or []) or "-",
+              ", ".join(r.get("kept") or []) or "-"] for r in rows]
+    return "\n".join(aligned([list(PURGE_COLUMNS)] + cells))
+
+
 class FilterModule:
     def filters(self):
-        return {"row_count_sql": row_count_sql, "row_count_diff": row_count_diff}
+        return {"row_count_sql": row_count_sql, "row_count_diff": row_count_diff, "purge_table": purge_table}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.darevel.postgres.plugins.filter.move import row_count_diff, row_count_sql
+from ansible_collections.darevel.postgres.plugins.filter.move import purge_table, row_count_diff, row_count_sql
 
 
 def test_sql_counts_each_table_quoted_in_one_json_object():
@@ -34,3 +34,20 @@ def test_diff_names_changed_missing_and_extra_tables():
     assert text == ("public.b: 2 in the backup, 5 here; public.c: 3 in the backup, missing here; "
                     "public.d: none in the backup, 4 here")
     assert row_count_diff({"public.a": 1}, {"public.a": 1}) == "none"
+
+
+def test_purge_table_one_line_per_instance_under_a_header():
+    table = purge_table([{"instance": "mail", "runtime": "native", "status": "stopped", "result": "purged",
+                          "removed": ["cluster 15/mail", "/var/lib/postgresql/15/mail"],
+                          "kept": ["/etc/darevel/postgres/mail.env", "/var/backups/darevel-postgres/mail"]}])
+    header, rule, row = table.splitlines()
+    assert header.split() == ["instance", "runtime", "was", "result", "removed", "kept"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert row.startswith("mail") and "cluster 15/mail, /var/lib/postgresql/15/mail" in row
+    assert row.endswith("/etc/darevel/postgres/mail.env, /var/backups/darevel-postgres/mail")
+
+
+def test_purge_table_nothing_removed_is_a_dash():
+    row = purge_table([{"instance": "mail", "runtime": "docker", "status": "absent", "result": "nothing to purge",
+                        "removed": [], "kept": ["/etc/darevel/postgres/mail.env"]}]).splitlines()[2]
+    assert row.split()[:3] == ["mail", "docker", "absent"] and " - " in row
