@@ -4,7 +4,9 @@
 """The simulated fleet: one site.yml run over four container hosts, one of them stopped in the
 middle of it; a second run over the survivors changes nothing; restart.yml refuses while a host
 is down and then rolls one host at a time; mail moves from one host to another with
-playbooks/move.yml (refusals, check mode, the move) and its rows, owner and passwords arrive intact.
+playbooks/move.yml (refusals, check mode, the move) and its rows, owner and passwords arrive intact;
+playbooks/purge.yml removes the stopped copy left behind (refusals, check mode, the purge, a second
+run with nothing to purge), and mail moves back onto the first host.
 
 The tests run in file order and build on each other (one fleet per session, to keep the tier short).
 """
@@ -186,3 +188,82 @@ def test_move_mail_between_hosts_keeps_its_data(hosts, inventory, scratch):
     # The control node's copy of the backup is gone.
     moves = scratch / "inventory" / "backups" / "mail"
     assert not moves.exists() or not any(moves.iterdir())
+
+
+# After the move: mail runs on darevel-fleet-2 and is stopped, data kept, on darevel-fleet-1.
+def moved_inventory(hosts, inventory):
+    """The inventory once mail's name has moved too: out of darevel-fleet-1's instances, into
+    darevel-fleet-2's (what move.yml asks for afterwards); the same credentials and reports."""
+    placement = {host: [app for app in apps if app != "mail"] for host, apps in hosts.items()}
+    placement["darevel-fleet-2"] = placement["darevel-fleet-2"] + ["mail"]
+    base = inventory.parent
+    return fleet.write_inventory(base.parent / "inventory-moved", placement, extra={
+        "postgres_credentials_dir": str(base / "credentials"), "postgres_reports_dir": str(base / "reports"),
+        "postgres_backup_fetch_dir": str(base / "backups")})
+
+
+def purge(inventory, scratch, *extra):
+    return fleet.run_playbook(inventory, "purge.yml", "-e", "app=mail", *extra, "--limit", "!" + VICTIM,
+                              scratch=scratch)
+
+
+def test_purge_and_move_back_refuse_before_any_change(hosts, inventory, scratch):
+    old, new = "darevel-fleet-1", "darevel-fleet-2"
+    # Running on the new host, and no confirmation: both named in one message.
+    run = purge(inventory, scratch, "-e", "host=" + new)
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "instance mail is running on %s" % new in run.stdout and "playbooks/stop.yml" in run.stdout
+    assert "confirm_purge: (none) is not mail" in run.stdout, run.stdout[-3000:]
+    # Stopped on the old host, but the inventory still runs it there.
+    run = purge(inventory, scratch, "-e", "host=" + old, "-e", "confirm_purge=mail")
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "instance mail is still in %s's postgres_instances_enabled (infra,mail)" % old in run.stdout
+    # A host outside the postgres group, and a confirmation for another instance.
+    run = purge(inventory, scratch, "-e", "host=nowhere", "-e", "confirm_purge=chat")
+    assert run.returncode != 0 and "host: nowhere is not a host of the postgres group" in run.stdout
+    assert "confirm_purge: chat is not mail" in run.stdout, run.stdout[-3000:]
+    # Moving back onto the stopped copy names the purge that clears the way.
+    run = fleet.run_playbook(moved_inventory(hosts, inventory), "move.yml", "-e", "app=mail", "-e", "from=" + new,
+                             "-e", "to=" + old, "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert ("playbooks/purge.yml -e app=mail -e host=%s -e confirm_purge=mail" % old) in run.stdout, run.stdout[-3000:]
+    assert clusters(old).get("mail") == "down" and clusters(new).get("mail") == "online"
+
+
+def test_purge_in_check_mode_changes_nothing(hosts, inventory, scratch):
+    old = "darevel-fleet-1"
+    run = purge(moved_inventory(hosts, inventory), scratch, "--check", "-e", "host=" + old, "-e", "confirm_purge=mail")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "would be purged (check mode)" in run.stdout and "/var/lib/postgresql/15/mail" in run.stdout
+    assert clusters(old).get("mail") == "down"
+    assert fleet.docker("exec", old, "test", "-f", "/var/lib/postgresql/15/mail/PG_VERSION", check=False).returncode == 0
+
+
+def test_purge_removes_the_stopped_copy_and_keeps_the_env_file(hosts, inventory, scratch):
+    old, new = "darevel-fleet-1", "darevel-fleet-2"
+    moved = moved_inventory(hosts, inventory)
+    run = purge(moved, scratch, "-e", "host=" + old, "-e", "confirm_purge=mail")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert fleet.recap(run.stdout)[old]["changed"] == 1, run.stdout[-3000:]
+    assert "mail" not in clusters(old) and clusters(old).get("infra") == "online"
+    for path in ("/var/lib/postgresql/15/mail", "/etc/postgresql/15/mail"):
+        assert fleet.docker("exec", old, "test", "-e", path, check=False).returncode != 0, path
+    assert env_values(old, "mail")["DB_HOST"] == new
+    report = (inventory.parent / "reports" / old / "purge.json").read_text()
+    assert '"result": "purged"' in report and "/etc/darevel/postgres/mail.env" in report
+    # Once more: nothing to purge, nothing changed.
+    again = purge(moved, scratch, "-e", "host=" + old, "-e", "confirm_purge=mail")
+    assert again.returncode == 0 and "nothing to purge" in again.stdout, again.stdout[-3000:]
+    assert all(s["changed"] == 0 for s in fleet.recap(again.stdout).values()), again.stdout[-2000:]
+
+
+def test_move_mail_back_to_the_first_host(hosts, inventory, scratch):
+    old, new = "darevel-fleet-2", "darevel-fleet-1"
+    run = fleet.run_playbook(moved_inventory(hosts, inventory), "move.yml", "-e", "app=mail", "-e", "from=" + old,
+                             "-e", "to=" + new, "--limit", "!" + VICTIM, scratch=scratch)
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert clusters(new).get("mail") == "online" and clusters(old).get("mail") == "down"
+    assert fleet.psql(new, PORTS["mail"], "SELECT count(*) FROM public.messages", "darevel_mail") == "1500"
+    assert fleet.psql(new, PORTS["mail"], "SELECT count(*) FROM calendar.events", "darevel_mail") == "7"
+    assert env_values(new, "mail")["POSTGRES_PASSWORD"] == env_values(old, "mail")["POSTGRES_PASSWORD"]
+    assert env_values(old, "mail")["DB_HOST"] == new
