@@ -211,8 +211,9 @@ def published_ports(docker_client) -> dict[int, str]:
     return found
 
 
-def instances_info(docker_client) -> dict[tuple[int, str], dict]:
-    """Every container of the collection on the engine, as {(version, name): facts}."""
+def instances_info(docker_client) -> dict[tuple[int, str, str], dict]:
+    """Every container of the collection on the engine, as {(version, name, container): facts}; an
+    engine shared by several hosts' catalogues may hold more than one container of an instance."""
     found = {}
     for container in docker_client.containers.list(all=True, filters={"label": _container.LABEL}):
         labels = container.attrs.get("Config", {}).get("Labels") or {}
@@ -223,7 +224,7 @@ def instances_info(docker_client) -> dict[tuple[int, str], dict]:
         if not ports:  # a stopped container publishes nothing; its configuration still says where
             ports = (container.attrs.get("HostConfig", {}).get("PortBindings") or {}).get("5432/tcp") or []
         mounts = container.attrs.get("Mounts") or []
-        found[(version, name)] = {
+        found[(version, name, container.name)] = {
             "version": version, "name": name, "container": container.name,
             "status": "started" if state.get("Running") else "stopped",
             "health": (state.get("Health") or {}).get("Status"),

@@ -100,7 +100,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 instances:
-  description: One entry per instance.
+  description:
+    - One entry per instance; on the docker runtime one per container, so an engine that several
+      hosts' catalogues share may list two containers of one instance (told apart by C(container)).
   returned: always
   type: list
   elements: dict
