@@ -347,37 +347,64 @@ class CommandTarget:
 
 class DockerTarget:
     """An instance in a container: the files are copied in and pg_restore runs there, so the client is
-    the server's own version; the superuser is the container's POSTGRES_USER."""
+    the server's own version; the superuser is the container's POSTGRES_USER. With `dsn` the clients
+    of the source's container connect to that external server instead (password in PGPASSWORD, the
+    root certificate copied in next to the staged files)."""
 
-    def __init__(self, container, label: str, user: str) -> None:
+    def __init__(self, container, label: str, user: str, dsn: Optional[dict] = None) -> None:
         self.container = container
         self.label = label
         self.user = user
         self.staged: Optional[str] = None
+        self.env = {"LC_ALL": "C"}
+        self.conn_args = ["-U", user]
+        self.rootcert: Optional[str] = None
+        if dsn:
+            self.env.update(dsn_env(dsn))
+            self.conn_args = ["--no-password"]
+            if dsn.get("sslrootcert"):
+                self.rootcert = self._put_file(dsn["sslrootcert"], "%s-%d.root.crt" % (
+                    os.path.basename(STAGE_DIR), os.getpid()))
+                self.env["PGSSLROOTCERT"] = self.rootcert
 
     def _exec(self, argv: list[str], what: str, user: str = "postgres") -> str:
-        rc, text = exec_text(self.container, argv, user, {"LC_ALL": "C"})
+        rc, text = exec_text(self.container, argv, user, self.env)
         if rc != 0:
             raise DarevelError("%s: %s failed in container %s (rc=%s): %s" % (
                 self.label, what, self.container.name, rc, text.strip()[-1500:]))
         return text
 
+    def _put_file(self, source: str, name: str) -> str:
+        """A file of the managed host as /tmp/<name> in the container."""
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise DarevelError("%s: cannot read %s (%s); fix: give the CA certificate's path on the managed host "
+                               "(-e target_sslrootcert=...)" % (self.label, source, exc.strerror))
+        return self._put_file_data(data, name)
+
+    def _put_file_data(self, data: bytes, name: str) -> str:
+        """Bytes as /tmp/<name> in the container, 0600, owned by postgres."""
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o600
+        archive = info.tobuf(format=tarfile.PAX_FORMAT) + data + b"\0" * ((512 - len(data) % 512) % 512) + b"\0" * 1024
+        if not self.container.put_archive("/tmp", archive):
+            raise DarevelError("%s: copying %s into container %s failed; fix: check free space in the container "
+                               "(docker exec %s df -h /tmp)" % (self.label, name, self.container.name, self.container.name))
+        self._exec(["chown", "postgres:postgres", "/tmp/" + name], "chown", user="root")
+        return "/tmp/" + name
+
     def psql(self, sql: str, database: str = "postgres") -> str:
-        return self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database,
-                           "-c", sql], "psql")
+        return self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + self.conn_args
+                          + ["-d", database, "-c", sql], "psql")
 
     def script(self, text: str, database: str = "postgres") -> str:
         """Statements from a 0600 file in the staged directory, in one transaction."""
-        data = text.encode()
-        info = tarfile.TarInfo("%s/.globals.sql" % os.path.basename(self.staged))
-        info.size, info.mode = len(data), 0o600
-        archive = info.tobuf(format=tarfile.PAX_FORMAT) + data + b"\0" * ((512 - len(data) % 512) % 512) + b"\0" * 1024
-        self.container.put_archive("/tmp", archive)
-        path = self.staged + "/.globals.sql"
-        self._exec(["chown", "postgres:postgres", path], "chown", user="root")
+        path = self._put_file_data(text.encode(), "%s/.globals.sql" % os.path.basename(self.staged))
         try:
-            return self._exec(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-U", self.user, "-d", database,
-                               "-f", path], "psql (globals)")
+            return self._exec(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1"] + self.conn_args
+                              + ["-d", database, "-f", path], "psql (globals)")
         finally:
             self._exec(["rm", "-f", path], "rm", user="root")
 
@@ -396,18 +423,19 @@ class DockerTarget:
         return self._exec(["pg_restore", "-l", "-C", path], "pg_restore -l")
 
     def restore(self, path: str, database: str, jobs: int, no_owner: bool) -> None:
-        argv = ["pg_restore", "--exit-on-error", "-U", self.user, "-d", database]
+        argv = ["pg_restore", "--exit-on-error"] + self.conn_args + ["-d", database]
         argv += ["--no-owner", "--no-acl"] if no_owner else []
         argv += ["-j", str(jobs)] if jobs > 1 else []
         self._exec(argv + [path], "pg_restore into %s" % database)
 
     def cleanup(self) -> None:
-        if self.staged:
-            self._exec(["rm", "-rf", self.staged], "rm", user="root")
-            self.staged = None
+        for attr in ("staged", "rootcert"):
+            if getattr(self, attr):
+                self._exec(["rm", "-rf", getattr(self, attr)], "rm", user="root")
+                setattr(self, attr, None)
 
 
-def docker_target(docker_host: Optional[str], container_name: str, label: str):
+def docker_target(docker_host: Optional[str], container_name: str, label: str, dsn: Optional[dict] = None):
     from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
     try:
         from docker.errors import NotFound
@@ -422,7 +450,7 @@ def docker_target(docker_host: Optional[str], container_name: str, label: str):
         raise DarevelError("%s: container %s is %s; fix: start it (playbooks/start.yml -e apps=...)" % (
             label, container_name, container.status))
     env = dict(e.split("=", 1) for e in container.attrs.get("Config", {}).get("Env") or [] if "=" in e)
-    return DockerTarget(container, label, env.get("POSTGRES_USER") or "postgres")
+    return DockerTarget(container, label, env.get("POSTGRES_USER") or "postgres", dsn)
 
 
 # --------------------------------------------------------------------------- the job
@@ -470,6 +498,11 @@ class RestoreManager:
 
     def target(self, item: dict, minimum: int):
         dsn = self.params.get("target_dsn")
+        if dsn and item.get("container"):
+            # Docker runtime: the source container's clients, of the archive's own version; the managed
+            # host needs no PostgreSQL client, and the target must be reachable from the container.
+            return docker_target(self.params.get("docker_host"), item["container"], "target %s" % dsn_label(dsn),
+                                 dsn), dsn_label(dsn)
         if dsn:
             return CommandTarget(self.module, "target %s" % dsn_label(dsn), [], dsn_env(dsn), None, minimum), dsn_label(dsn)
         tname = item.get("target_instance") or item["name"]
@@ -505,29 +538,29 @@ class RestoreManager:
             raise DarevelError("%s: PostgreSQL %s cannot restore backup %s of a PostgreSQL %s server; fix: restore "
                                "into an instance of version %s or newer" % (
                                    where, target.version, backup_id, manifest.get("server_version"), major))
-        existing = set(target.psql("SELECT datname FROM pg_database").splitlines())
-        problems = replace_problems(name, where, existing, list(names.values()), self.params.get("confirm_replace"))
-        if problems:
-            raise DarevelError("\n".join(problems))
-        result = {"name": name, "backup_id": backup_id, "path": backup_dir, "target": where,
-                  "server_version": manifest.get("server_version"), "changed": True, "databases": []}
-        sizes = file_sizes(manifest)
-        if self.check_mode:
-            result["databases"] = [self._row(e, names[e["name"]], sizes, None, None, existing, planned=True)
-                                   for e in entries]
-            result["globals"] = {"action": self._globals_mode()}
-            return result
-        relpaths = [f["path"] for f in manifest["files"]]
         try:
+            existing = set(target.psql("SELECT datname FROM pg_database").splitlines())
+            problems = replace_problems(name, where, existing, list(names.values()), self.params.get("confirm_replace"))
+            if problems:
+                raise DarevelError("\n".join(problems))
+            result = {"name": name, "backup_id": backup_id, "path": backup_dir, "target": where,
+                      "server_version": manifest.get("server_version"), "changed": True, "databases": []}
+            sizes = file_sizes(manifest)
+            if self.check_mode:
+                result["databases"] = [self._row(e, names[e["name"]], sizes, None, None, existing, planned=True)
+                                       for e in entries]
+                result["globals"] = {"action": self._globals_mode()}
+                return result
+            relpaths = [f["path"] for f in manifest["files"]]
             base = target.stage(backup_dir, relpaths)
             result["globals"] = self._globals(target, backup_dir, manifest)
             for entry in entries:
                 result["databases"].append(self._one(target, base, entry, names[entry["name"]], existing, sizes))
+            if self.params.get("env_file"):
+                result["env_file"] = self._env_file(list(names.values())[0])
+            return result
         finally:
             target.cleanup()
-        if self.params.get("env_file"):
-            result["env_file"] = self._env_file(list(names.values())[0])
-        return result
 
     # ---- the database work
 

@@ -23,8 +23,10 @@ description:
   - Globals (roles) are restored with O(globals=missing), which creates only the roles the target lacks;
     roles that exist keep their passwords and attributes. External servers get none by default.
   - On the docker runtime (O(container)) the files are copied into the container and C(pg_restore)
-    runs there, so the client is the server's own version. Native instances are reached as
-    C(postgres) over the Unix socket with the instance's own C(pg_restore).
+    runs there, so the client is the server's own version; this holds for O(target_dsn) too, which is
+    then reached from the source's container (its network, where C(localhost) is the container itself).
+    Native instances are reached as C(postgres) over the Unix socket with the instance's own
+    C(pg_restore); O(target_dsn) from the managed host with its newest client that reads the archive.
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
@@ -91,7 +93,9 @@ options:
         type: str
         choices: [disable, allow, prefer, require, verify-ca, verify-full]
       sslrootcert:
-        description: CA certificate file on the managed host for C(verify-ca) and C(verify-full).
+        description:
+          - CA certificate file on the managed host for C(verify-ca) and C(verify-full).
+          - On the docker runtime it is copied into the source's container for the restore and removed afterwards.
         type: path
       connect_timeout:
         description: Seconds to wait for a connection.
