@@ -36,9 +36,10 @@ def _merged(dicts, own: dict) -> dict:
 
 def security_problems(catalogue, enabled="all", version=15, environment="dev", owner_passwords=None,
                       app_passwords=None, allow_any=False, fleet_owner_passwords=None,
-                      fleet_app_passwords=None) -> list:
-    """Every password and client-network problem of the instances this host runs, in one list.
-    The fleet_* lists hold every play host's password dicts: reuse is looked for across all of them."""
+                      fleet_app_passwords=None, tls_days=None) -> list:
+    """Every password, client-network and certificate-validity problem of the instances this host
+    runs, in one list. The fleet_* lists hold every play host's password dicts: reuse is looked for
+    across all of them. tls_days: the postgres_tls_*days variables the inventory sets."""
     if environment not in _security.ENVIRONMENTS:
         return ["host: postgres_environment %r is not one of %s; fix: set dev or prod" % (
             environment, ", ".join(_security.ENVIRONMENTS))]
@@ -49,6 +50,7 @@ def security_problems(catalogue, enabled="all", version=15, environment="dev", o
         fleet = {kind: _merged(dicts, given[kind]) for kind, dicts in
                  (("owner", fleet_owner_passwords), ("app", fleet_app_passwords))}
     problems = _security.password_problems(plan, environment, given, names, fleet)
+    problems += _security.tls_validity_problems(tls_days or {})
     for instance in plan:
         found, warnings = _security.network_problems(instance, bool(allow_any))
         problems += found

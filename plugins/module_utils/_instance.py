@@ -117,6 +117,9 @@ class InstanceManager:
                "commands": [], "changed": False, "settings_changed": [], "restart_required": []}
         if state != "absent" and item.get("settings") is not None:
             self._plan_settings(job, state)
+        running = current is not None and current["status"] == "started"
+        if item.get("reload") and running and state in ("present", "started") and "reload" not in actions:
+            actions.append("reload")  # finish() drops it when the instance (re)starts anyway
         self._execute(job, [a for a in actions if a not in LIFECYCLE])
         return job
 

@@ -20,6 +20,9 @@ WELL_KNOWN = ("postgres", "password", "changeme", "admin", "secret", "root")
 ANY_NETWORKS = ("0.0.0.0/0", "::/0", "all")
 SUPERUSER_MAP = "darevel_superuser"
 TLS_DIR = "/etc/darevel/postgres/tls"
+# The security role's defaults (postgres_tls_days, postgres_tls_ca_days, postgres_tls_renew_days);
+# a unit test keeps the two equal.
+TLS_DAYS = {"postgres_tls_days": 825, "postgres_tls_ca_days": 3650, "postgres_tls_renew_days": 30}
 LOG_LINE_PREFIX = "%m [%p] %q%u@%d from %h (%a) "
 # Settings every instance gets. Passed to PostgreSQL as a whole; the catalogue's `settings` win
 # except for password_encryption, which stays SCRAM (md5 verifiers are refused by design).
@@ -168,6 +171,29 @@ def render_container_ident(superuser: str) -> str:
 def tls_paths(name: str, tls_dir: str = TLS_DIR) -> dict:
     return {"ca": "%s/ca.crt" % tls_dir, "cert": "%s/%s/server.crt" % (tls_dir, name),
             "key": "%s/%s/server.key" % (tls_dir, name)}
+
+
+def tls_validity_problems(given: dict) -> list[str]:
+    """The certificates' validity and renewal window, as the inventory sets them (None = the
+    role's default): whole days, and a renewal window shorter than a certificate's life, or every
+    converge would renew every certificate."""
+    values, problems = {}, []
+    for name, default in TLS_DAYS.items():
+        value = given.get(name)
+        value = default if value is None or value == "" else value
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # -e name=30 gives a string
+        least = 0 if name == "postgres_tls_renew_days" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            problems.append("host: %s %r is not a whole number of days of at least %d; fix: set it to one "
+                            "(default %d)" % (name, value, least, default))
+        values[name] = value
+    days, renew = values["postgres_tls_days"], values["postgres_tls_renew_days"]
+    if not problems and renew >= days:
+        problems.append("host: postgres_tls_renew_days %d is not below postgres_tls_days %d, so every converge "
+                        "would renew every certificate; fix: set postgres_tls_renew_days below %d (default %d)"
+                        % (renew, days, days, TLS_DAYS["postgres_tls_renew_days"]))
+    return problems
 
 
 def tls_names(instance: dict, host: str, extra: Optional[list] = None) -> list[str]:

@@ -53,6 +53,13 @@ options:
         description: Client authentication rules of the instance; see O(hba).
         type: list
         elements: dict
+      reload:
+        description:
+          - Reload the instance if it runs, even when none of its files changed here (its TLS
+            certificate was renewed, and PostgreSQL reads certificate files on reload). A start or
+            restart in the same run makes it unnecessary.
+        type: bool
+        default: false
   hba:
     description:
       - The whole C(pg_hba.conf) of the instance, as rules with the keys C(type) (V(local), V(host),
@@ -73,6 +80,13 @@ options:
         C(restart_required) say which.
       - Omitted, the file is left as it is.
     type: dict
+  reload:
+    description:
+      - Reload the instance if it runs, even when none of its files changed here (its TLS
+        certificate was renewed, and PostgreSQL reads certificate files on reload). A start or restart
+        in the same run makes it unnecessary.
+    type: bool
+    default: false
   state:
     description:
       - V(present) creates the instance if needed and leaves it running or stopped as it is.
@@ -237,7 +251,8 @@ def main() -> None:
             "data_checksums": {"type": "bool", "default": True},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
-        }, {"settings": {"type": "dict"}, "hba": {"type": "list", "elements": "dict"}}),
+        }, {"settings": {"type": "dict"}, "hba": {"type": "list", "elements": "dict"},
+            "reload": {"type": "bool", "default": False}}),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],
         supports_check_mode=True,

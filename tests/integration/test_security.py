@@ -21,14 +21,19 @@ import json
 import os
 import secrets
 import shutil
+import socket
+import ssl
 import stat
+import struct
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import psycopg2
 import pytest
 import yaml
+from cryptography import x509
 
 from conftest import REPO, clusters, postmaster_pid, psql
 
@@ -161,6 +166,16 @@ def test_prod_missing_password_is_refused(ansible, scratch, state):
     assert not any(name.startswith("it_sec") for name in clusters())
 
 
+def test_a_renewal_window_as_long_as_the_certificates_is_refused(ansible, scratch, state):
+    variables = dict(prod_vars(scratch, state["passwords"]), postgres_tls_days=90, postgres_tls_renew_days=90)
+    run = ansible.run(SITE, variables)
+    assert run.rc != 0
+    msg = run.task("Check the catalogue, ports and disk")["msg"]
+    assert "postgres_tls_renew_days 90 is not below postgres_tls_days 90" in msg, msg
+    assert "fix: set postgres_tls_renew_days below 90" in msg
+    assert not any(name.startswith("it_sec") for name in clusters())
+
+
 def test_converge_is_idempotent(converged):
     second = converged["runs"]["second"]
     assert second.rc == 0, second.explain()
@@ -197,6 +212,67 @@ def test_tls_verify_full_against_the_hosts_ca(converged):
         conn.close()
     with pytest.raises(psycopg2.OperationalError):  # a client that checks the name refuses a wrong one
         connect(A, "it_sec_a_app", app, host="127.0.0.2", sslmode="verify-full", sslrootcert=CA).close()
+
+
+def served_certificate(port: int):
+    """The certificate the server presents in its TLS handshake (after PostgreSQL's SSLRequest)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(struct.pack("!ii", 8, 80877103))
+        assert sock.recv(1) == b"S"
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with context.wrap_socket(sock) as tls:
+            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def certificate_file(name: str):
+    with open("/etc/darevel/postgres/tls/%s/server.crt" % name, "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def days_left(cert) -> float:
+    return (cert.not_valid_after_utc - datetime.now(timezone.utc)).total_seconds() / 86400
+
+
+def wait_served(port: int, wanted) -> object:
+    for _attempt in range(40):  # a reload is a signal: the postmaster reads the files just after
+        served = served_certificate(port)
+        if served.serial_number == wanted.serial_number:
+            break
+        time.sleep(0.25)
+    return served
+
+
+def test_a_certificate_near_expiry_is_renewed_and_served(ansible, scratch, converged):
+    """A certificate within postgres_tls_renew_days of its end is renewed by the next converge (the
+    same key, signed by the host's CA) and its instance reloads to serve it; the other instance is
+    left alone, and a further converge renews nothing."""
+    passwords = converged["passwords"]
+    # A two-day certificate, as one issued long ago would be near its end: the file is removed and a
+    # converge with a two-day validity writes it; the instance must serve it at once.
+    os.remove("/etc/darevel/postgres/tls/%s/server.crt" % A["name"])
+    short = ansible.run(SITE, dict(prod_vars(scratch, passwords), postgres_tls_days=2, postgres_tls_renew_days=1))
+    assert short.rc == 0, short.explain()
+    old = certificate_file(A["name"])
+    assert 1.5 < days_left(old) <= 2
+    assert wait_served(A["port"], old).serial_number == old.serial_number
+    b_loaded = load_time(B["port"])
+
+    renewed = ansible.run(SITE, prod_vars(scratch, passwords))  # defaults: 825 days, renewed within 30
+    assert renewed.rc == 0, renewed.explain()
+    new = certificate_file(A["name"])
+    assert new.serial_number != old.serial_number and days_left(new) > 800
+    assert new.public_key().public_numbers() == old.public_key().public_numbers()  # the same key
+    assert new.issuer == old.issuer
+    assert wait_served(A["port"], new).serial_number == new.serial_number
+    assert load_time(B["port"]) == b_loaded
+    conn = connect(A, "it_sec_a_app", passwords["app"]["it_sec_a"], host="localhost", sslmode="verify-full",
+                   sslrootcert=CA)
+    conn.close()
+
+    again = ansible.run(SITE, prod_vars(scratch, passwords))
+    assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
+    assert certificate_file(A["name"]).serial_number == new.serial_number
 
 
 def test_pg_hba_and_listening_from_data(converged):

@@ -27,6 +27,12 @@ def test_instance_items():
     assert catalogue.instance_items([]) == []
 
 
+def test_instance_items_reload_only_the_instances_named():
+    items = catalogue.instance_items(PLAN, reload=["mail", "not-planned"])
+    assert [i.get("reload", False) for i in items] == [False, True]
+    assert catalogue.instance_items(PLAN, reload=[]) == catalogue.instance_items(PLAN)
+
+
 @pytest.mark.parametrize("env_dir", ["/etc/darevel/postgres", "/etc/darevel/postgres/"])
 def test_database_items(env_dir):
     items = catalogue.database_items(PLAN, ["pw-chat", "pw-mail"], env_dir, "db.internal")

@@ -135,3 +135,34 @@ def test_firewall_rules():
     assert "    ip6 saddr { fd00::/64 } tcp dport 5434 accept" in text
     assert text.count("tcp dport 5434 drop") == 1
     assert "tcp dport 5437 drop" in text and "saddr" not in text.split("instance mail")[1]
+
+
+def test_tls_days_defaults_pass_and_equal_the_roles_defaults():
+    import yaml
+    from pathlib import Path
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[4] / "roles" / "security" / "defaults" / "main.yml").read_text())
+    assert {k: defaults[k] for k in _security.TLS_DAYS} == _security.TLS_DAYS
+    assert _security.tls_validity_problems({}) == []
+    assert _security.tls_validity_problems({k: None for k in _security.TLS_DAYS}) == []
+    assert _security.tls_validity_problems({"postgres_tls_days": "90", "postgres_tls_renew_days": "0"}) == []
+
+
+def test_renewal_window_must_be_shorter_than_a_certificates_life():
+    problems = _security.tls_validity_problems({"postgres_tls_days": 30})  # the default window is 30 too
+    assert len(problems) == 1
+    assert "postgres_tls_renew_days 30 is not below postgres_tls_days 30" in problems[0]
+    assert "fix: set postgres_tls_renew_days below 30" in problems[0]
+    assert _security.tls_validity_problems({"postgres_tls_days": 31}) == []
+
+
+@pytest.mark.parametrize("name, value", [("postgres_tls_days", 0), ("postgres_tls_days", "ninety"),
+                                         ("postgres_tls_ca_days", -1), ("postgres_tls_renew_days", 2.5),
+                                         ("postgres_tls_renew_days", True)])
+def test_tls_days_must_be_whole_days(name, value):
+    problems = _security.tls_validity_problems({name: value})
+    assert len(problems) == 1 and problems[0].startswith("host: %s %r" % (name, value)) and "fix:" in problems[0]
+
+
+def test_every_tls_days_problem_at_once():
+    assert len(_security.tls_validity_problems({"postgres_tls_days": 0, "postgres_tls_ca_days": "x",
+                                                "postgres_tls_renew_days": -3})) == 3
