@@ -189,9 +189,15 @@ def test_backup_playbook_in_the_containers_then_one_app(dd, ansible):
 # --------------------------------------------------------------------------- restore.yml
 
 
-def test_restore_latest_under_a_new_name(dd, ansible):
+def test_restore_latest_under_a_new_name_check_mode_first(dd, ansible):
     expected = counts(A, "it_dd_a")
-    run = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], args=["-e", "app=it_dd_a", "-e", "target_database=it_dd_a_copy"])
+    args = ["-e", "app=it_dd_a", "-e", "target_database=it_dd_a_copy"]
+    check = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], check=True, args=args)
+    assert check.rc == 0, check.explain()
+    assert "it_dd_a_copy" not in databases(A)
+    assert check.task("Show the restore")["msg"].splitlines()[2].rstrip().endswith("-")  # nothing verified
+
+    run = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], args=args)
     assert run.rc == 0, run.explain()
     assert counts(A, "it_dd_a_copy") == expected
     assert dpsql(A, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'it_dd_a_copy'") == "it_dd_a_owner"
@@ -274,7 +280,39 @@ def test_drill_verifies_every_instance_and_leaves_no_scratch_database(dd, ansibl
     assert "it_dd_a_drill" in table and "it_dd_b_drill" in table
 
 
+def test_restore_into_another_container_creates_the_missing_owner(dd, ansible):
+    """it_dd_a's latest backup into it_dd_b (target_app): B gains the database it_dd_a and its owner."""
+    assert dpsql(B, "SELECT count(*) FROM pg_roles WHERE rolname = 'it_dd_a_owner'") == "0"
+    run = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], args=["-e", "app=it_dd_a", "-e", "target_app=it_dd_b"])
+    assert run.rc == 0, run.explain()
+    assert counts(B, "it_dd_a") == counts(A, "it_dd_a")
+    result = run.task("Restore the backup")
+    # A's roles (its owner and the app's login from site.yml) are created; B's own are left alone.
+    assert result["target"] == "instance 'it_dd_b'"
+    assert sorted(result["globals"]["created"]) == ["it_dd_a_app", "it_dd_a_owner"]
+    assert dpsql(B, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'it_dd_a'") == "it_dd_a_owner"
+    assert not [n for n in docker("exec", B["container"], "ls", "/tmp").stdout.split() if n.startswith("darevel")]
+
+
 # --------------------------------------------------------------------------- migrate.yml
+
+
+def test_migrate_with_a_wrong_password_changes_nothing(dd, ansible):
+    env_file = dd["env"] / "it_dd_a.env"
+    old = env_file.read_text()
+    wrong = "it-dd-Wrong-Password-9"
+    target = {"target_host": dd["gateway"], "target_port": M["port"], "target_user": ADMIN, "target_password": wrong,
+              "target_sslmode": "verify-full", "target_sslrootcert": str(dd["cert"]), "app": "it_dd_a"}
+    run = ansible.run(PLAYBOOKS / "migrate.yml", dict(dd["vars"], **target), args=["-e", "fresh_backup=false"])
+    assert run.rc != 0
+    msg = run.task("Restore into the target")["msg"]
+    assert "password authentication failed" in msg and "container it-dd-a" in msg, msg
+    assert wrong not in run.stdout + run.stderr
+    assert env_file.read_text() == old and not [p for p in env_file.parent.iterdir() if p.name.endswith(".bak")]
+    assert "it_dd_a" not in psql(M["port"], "SELECT datname FROM pg_database").splitlines()
+    # The root certificate copied in for the clients is removed on failure too.
+    assert not [n for n in docker("exec", A["container"], "ls", "/tmp").stdout.split() if n.startswith("darevel")]
+    assert report(dd, "migrate")["result"] == "failed"
 
 
 def test_migrate_from_a_container_to_a_managed_service_over_tls(dd, ansible):
