@@ -256,6 +256,27 @@ def test_a_flipped_byte_is_refused_before_any_database_is_touched(dd, ansible):
         shutil.rmtree(root / corrupt)
 
 
+def test_directory_format_with_parallel_jobs_both_ways(dd, ansible):
+    """A directory-format backup with two pg_dump jobs (written in the container, copied out), restored
+    with two pg_restore jobs (copied in)."""
+    extra = dict(dd["vars"], postgres_backup_format="directory", postgres_backup_jobs=2)
+    backup = ansible.run(PLAYBOOKS / "backup.yml", extra, args=["-e", "apps=it_dd_a"])
+    assert backup.rc == 0, backup.explain()
+    path = dd["root"] / "it_dd_a" / complete(dd["root"], "it_dd_a")[-1]
+    manifest = _manifest.load(str(path))
+    assert _manifest.problems(str(path), manifest) == []
+    assert {(db["name"], db["format"], db["path"]) for db in manifest["databases"]} >= {("it_dd_a", "directory", "it_dd_a.dir")}
+    assert {db["format"] for db in manifest["databases"]} == {"directory"}
+    assert (path / "it_dd_a.dir" / "toc.dat").is_file()
+    run = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], args=[
+        "-e", "app=it_dd_a", "-e", "databases=it_dd_a", "-e", "target_database=it_dd_a_dir", "-e", "restore_jobs=2"])
+    assert run.rc == 0, run.explain()
+    assert counts(A, "it_dd_a_dir") == counts(A, "it_dd_a")
+    assert report(dd, "restore")["databases"][0]["backup_id"] == path.name
+    dpsql(A, "DROP DATABASE it_dd_a_dir")
+    assert not [n for n in docker("exec", A["container"], "ls", "/tmp").stdout.split() if n.startswith("darevel")]
+
+
 # --------------------------------------------------------------------------- restore_drill.yml
 
 
