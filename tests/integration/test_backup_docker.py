@@ -103,7 +103,7 @@ def dd(ansible, scratch):
         pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
     if docker("image", "inspect", IMAGE).returncode != 0:
         pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
-    for sub in ("dd-credentials", "dd-env", "dd-reports", "dd-backups", "dd-tls"):
+    for sub in ("dd-credentials", "dd-env", "dd-reports", "dd-tls"):
         (scratch / sub).mkdir(mode=0o700, exist_ok=True)
     extra = {"postgres_instances": [A, B], "postgres_runtime": "docker",
              "postgres_docker_image": "darevel-test/postgres:{version}",
@@ -151,7 +151,10 @@ def report(dd, verb: str) -> dict:
 
 
 def test_backup_playbook_in_the_containers_then_one_app(dd, ansible):
-    """Both instances, then -e apps=it_dd_b: only it_dd_b gets a second backup."""
+    """Check mode first writes nothing; both instances, then -e apps=it_dd_b: only it_dd_b gets a second backup."""
+    check = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"], check=True)
+    assert check.rc == 0, check.explain()
+    assert not dd["root"].exists()
     run = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"])
     assert run.rc == 0, run.explain()
     data = report(dd, "backup")
@@ -283,6 +286,14 @@ def test_directory_format_with_parallel_jobs_both_ways(dd, ansible):
 def test_drill_verifies_every_instance_and_leaves_no_scratch_database(dd, ansible):
     before = {item["name"]: databases(item) for item in (A, B)}
     ids = {item["name"]: complete(dd["root"], item["name"]) for item in (A, B)}
+    # Check mode takes no backup: it checks the latest existing ones and restores nothing.
+    check = ansible.run(PLAYBOOKS / "restore_drill.yml", dd["vars"], check=True)
+    assert check.rc == 0, check.explain()
+    assert {item["name"]: complete(dd["root"], item["name"]) for item in (A, B)} == ids
+    assert {item["name"]: databases(item) for item in (A, B)} == before
+    planned = check.task("Show the drill")["msg"].splitlines()
+    assert {line.split()[0] for line in planned[2:]} == {"it_dd_a", "it_dd_b"}, planned
+    assert all(line.rstrip().endswith("-") for line in planned[2:]), planned  # nothing verified, nothing failed
     run = ansible.run(PLAYBOOKS / "restore_drill.yml", dd["vars"])
     assert run.rc == 0, run.explain()
     data = report(dd, "restore_drill")
