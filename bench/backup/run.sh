@@ -27,6 +27,9 @@ WORK=$(mktemp -d /tmp/darevel-backup-bench.XXXXXX)
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
 
 now() { date +%s.%N; }
+# CPU seconds the whole machine has spent busy so far (user, nice, system, irq, softirq: the server
+# backends, pg_dump, Python, the kernel), from /proc/stat in USER_HZ ticks.
+busy() { awk -v hz="$(getconf CLK_TCK)" 'NR == 1 {printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 port_of() { echo $((BASE_PORT + $1)); }
 
@@ -78,19 +81,21 @@ for i in "${!NAMES[@]}"; do
 done
 echo "data: $((total / 1024 / 1024)) MiB in six instances" >&2
 
-floor_once() {
-  local i start
+floor_once() {  # prints "wall-seconds machine-CPU-seconds"
+  local i start cpu
   rm -rf "$WORK/floor" && mkdir -p "$WORK/floor"
-  start=$(now)
+  cpu=$(busy); start=$(now)
   for i in "${!NAMES[@]}"; do
     "$PGBIN/pg_dump" -Fc -h /var/run/postgresql -p "$(port_of "$i")" -U postgres \
       -f "$WORK/floor/${NAMES[$i]}.dump" "bench_${NAMES[$i]}"
   done
-  echo "$(now) - $start" | bc
+  echo "$(echo "$(now) - $start" | bc) $(echo "$(busy) - $cpu" | bc)"
 }
 
-code_once() {  # code_once COMPRESSION
-  "$BIN/python" - "$WORK" "${BENCH_WORKERS:-0}" "$VERSION" "$BASE_PORT" "$1" "${NAMES[@]}" <<'PY'
+code_once() {  # code_once COMPRESSION: prints "wall-seconds machine-CPU-seconds"
+  local cpu wall
+  cpu=$(busy)
+  wall=$("$BIN/python" - "$WORK" "${BENCH_WORKERS:-0}" "$VERSION" "$BASE_PORT" "$1" "${NAMES[@]}" <<'PY'
 import sys
 import time
 sys.path.insert(0, ".")  # the checkout is ansible_collections/darevel/postgres
@@ -105,6 +110,8 @@ elapsed = time.monotonic() - start
 assert not outcome["errors"] and all(r["verified"] for r in outcome["results"]), outcome["errors"]
 print("%.3f" % elapsed)
 PY
+)
+  echo "$wall $(echo "$(busy) - $cpu" | bc)"
 }
 
 ours_once() {
@@ -129,36 +136,45 @@ drill_once() {  # a failed drill is reported, not fatal: the backup figures stan
 
 has_drill=0
 git ls-files --error-unmatch playbooks/restore_drill.yml >/dev/null 2>&1 && has_drill=1
-floors=() codes=() fasts=() ours=() drills=()
+floors=() codes=() fasts=() ours=() drills=() floor_cpus=() code_cpus=() fast_cpus=()
 for round in $(seq "$ROUNDS"); do
-  floors+=("$(floor_once)")
-  codes+=("$(code_once auto)")
-  fasts+=("$(code_once gzip:1)")
+  read -r wall cpu < <(floor_once); floors+=("$wall"); floor_cpus+=("$cpu")
+  read -r wall cpu < <(code_once auto); codes+=("$wall"); code_cpus+=("$cpu")
+  read -r wall cpu < <(code_once gzip:1); fasts+=("$wall"); fast_cpus+=("$cpu")
   ours+=("$(ours_once)")
   drill_note=""
   if [ "$has_drill" = 1 ]; then drills+=("$(drill_once)"); drill_note=", drill ${drills[-1]} s"; fi
-  echo "round $round: floor ${floors[-1]} s, code ${codes[-1]} s, code gzip:1 ${fasts[-1]} s, ours ${ours[-1]} s$drill_note" >&2
+  echo "round $round: floor ${floors[-1]} s (CPU ${floor_cpus[-1]} s), code ${codes[-1]} s (CPU ${code_cpus[-1]} s)," \
+    "code gzip:1 ${fasts[-1]} s (CPU ${fast_cpus[-1]} s), ours ${ours[-1]} s$drill_note" >&2
 done
 floor_size=$(du -sb "$WORK/floor" | cut -f1)
 ours_dir=$(find "$WORK/ours/bk_bench_infra" -mindepth 1 -maxdepth 1 -name '2*' | sort | tail -1)
 grep -A12 "instance  database" "$WORK/ours.log" | sed -n '2,10p' >&2 || true
 
 f=$(median "${floors[@]}"); c=$(median "${codes[@]}"); g=$(median "${fasts[@]}"); o=$(median "${ours[@]}")
-printf '| measure (median of %d, pgbench scale %d, %d MiB in six instances) | seconds | x floor | target |\n' \
-  "$ROUNDS" "$SCALE" "$((total / 1024 / 1024))"
-printf '|---|---|---|---|\n'
-printf '| floor: pg_dump -Fc of the six, one after another | %.2f | 1.00 | |\n' "$f"
-printf '| pg_backup code, the six (no Ansible), compression auto (gzip:6) | %.2f | %.2f | <= 0.70 |\n' "$c" "$(echo "$c / $f" | bc -l)"
-printf '| pg_backup code, the six (no Ansible), compression gzip:1 | %.2f | %.2f | |\n' "$g" "$(echo "$g / $f" | bc -l)"
-printf '| playbooks/backup.yml, the six (whole run) | %.2f | %.2f | <= 0.70 |\n' "$o" "$(echo "$o / $f" | bc -l)"
+fc=$(median "${floor_cpus[@]}"); cc=$(median "${code_cpus[@]}"); gc=$(median "${fast_cpus[@]}")
+cores=$(nproc)
+# The CPU columns: the whole machine's busy CPU seconds during the measure, the cores that kept busy
+# on average (CPU / wall), and the least wall time that CPU work can take on this host's cores.
+row() {  # row LABEL WALL CPU TARGET
+  printf '| %s | %.2f | %.2f | %.1f | %.2f | %.2f (%.2f) | %s |\n' "$1" "$2" "$(echo "$2 / $f" | bc -l)" "$3" \
+    "$(echo "$3 / $2" | bc -l)" "$(echo "$3 / $cores" | bc -l)" "$(echo "$3 / $cores / $f" | bc -l)" "$4"
+}
+printf '| measure (median of %d, pgbench scale %d, %d MiB in six instances) | seconds | x floor | CPU s | cores busy | CPU / %d cores, s (x floor) | target |\n' \
+  "$ROUNDS" "$SCALE" "$((total / 1024 / 1024))" "$cores"
+printf '|---|---|---|---|---|---|---|\n'
+row "floor: pg_dump -Fc of the six, one after another" "$f" "$fc" ""
+row "pg_backup code, the six (no Ansible), compression auto (gzip:6)" "$c" "$cc" "<= 0.70"
+row "pg_backup code, the six (no Ansible), compression gzip:1" "$g" "$gc" ""
+printf '| playbooks/backup.yml, the six (whole run) | %.2f | %.2f | | | | <= 0.70 |\n' "$o" "$(echo "$o / $f" | bc -l)"
 if [ "$has_drill" = 1 ]; then
   if printf '%s\n' "${drills[@]}" | grep -q failed; then
-    printf '| playbooks/restore_drill.yml, the six (whole run) | failed (see the log above) | | |\n'
+    printf '| playbooks/restore_drill.yml, the six (whole run) | failed (see the log above) | | | | | |\n'
   else
     d=$(median "${drills[@]}")
-    printf '| playbooks/restore_drill.yml -e fresh_backup=false, the six (whole run) | %.2f | %.2f | |\n' "$d" "$(echo "$d / $f" | bc -l)"
+    printf '| playbooks/restore_drill.yml -e fresh_backup=false, the six (whole run) | %.2f | %.2f | | | | |\n' "$d" "$(echo "$d / $f" | bc -l)"
   fi
 else
-  printf '| playbooks/restore_drill.yml | not in this checkout yet | | |\n'
+  printf '| playbooks/restore_drill.yml | not in this checkout yet | | | | | |\n'
 fi
 echo "floor archives: $((floor_size / 1024 / 1024)) MiB; one of our backups (infra): $(du -sm "$ours_dir" | cut -f1) MiB" >&2
