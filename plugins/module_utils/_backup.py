@@ -47,13 +47,7 @@ COMPRESSION_RE = re.compile(r"^(none|gzip|lz4|zstd)(?::([0-9]{1,2}))?$")
 LEVELS = {"gzip": (1, 9, 6), "lz4": (1, 12, None), "zstd": (1, 22, 3)}
 MARK = "__darevel_end__"
 SEP = "\x1f"
-COUNT_SQL = (
-    "SELECT n.nspname, c.relname, (xpath('/row/c/text()', query_to_xml(format("
-    "'SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text "
-    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-    "AND n.nspname !~ '^pg_(toast|temp_)' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
-    "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2")
+COUNT_SQL = "SELECT n.nspname, c.relname, %s %s" % (_manifest.ROW_COUNT, _manifest.COUNTED_TABLES)
 DATABASES_SQL = ("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
                  "AND datname <> 'postgres' ORDER BY datname")
 VERSION_SQL = "SELECT current_setting('server_version'), current_setting('server_version_num')"

@@ -27,6 +27,18 @@ PARTIAL_RE = re.compile(r"^\.[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.partial$")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
+# The tables a backup counts into its manifest and a restore counts again to compare: ordinary
+# tables outside the system schemas that belong to no extension (an extension's tables are the
+# extension's to fill), each counted exactly in the session's snapshot.
+COUNTED_TABLES = (
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname !~ '^pg_(toast|temp_)' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+    "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') "
+    "ORDER BY n.nspname, c.relname")
+ROW_COUNT = ("(xpath('/row/c/text()', query_to_xml(format("
+             "'SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text")
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)

@@ -20,7 +20,8 @@ import time
 from typing import Iterator, Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
-from ansible_collections.darevel.postgres.plugins.module_utils._manifest import MANIFEST, sha256_file
+from ansible_collections.darevel.postgres.plugins.module_utils._manifest import (
+    COUNTED_TABLES, MANIFEST, ROW_COUNT, sha256_file)
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -33,15 +34,8 @@ STAGE_DIR = "/tmp/darevel-restore"
 # Every ordinary table (partitions included, partitioned parents not, extension tables left out:
 # the manifest's definition), counted in one round trip: query_to_xml runs each count server-side,
 # with format() quoting the names.
-COUNT_SQL = (
-    "SELECT n.nspname || '.' || c.relname, (xpath('/row/c/text()', query_to_xml(format("
-    "'SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text "
-    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-    "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
-    "AND d.deptype = 'e') ORDER BY 1"
-)
+# The manifest's tables and counts, as "schema.table|rows" lines of psql -At.
+COUNT_SQL = "SELECT n.nspname || '.' || c.relname, %s %s" % (ROW_COUNT, COUNTED_TABLES)
 CREATE_ROLE = re.compile(r'^CREATE ROLE ("(?:[^"]|"")+"|[^\s;]+);\s*$')
 GRANTED_BY = re.compile(r'\s+GRANTED BY\s+("(?:[^"]|"")+"|[^\s;]+)\s*;\s*$')
 ALTER_ROLE = re.compile(r'^ALTER ROLE ("(?:[^"]|"")+"|[^\s;]+) ')

@@ -153,3 +153,12 @@ def test_leftovers_are_partials_and_half_deleted_backups(tmp_path):
 
 def test_count_rows_parse():
     assert _backup.parse_counts([("public", "t", "3"), ("s", "we ird", 0)]) == {"public.t": 3, "s.we ird": 0}
+
+
+def test_backup_and_restore_count_the_same_tables_the_same_way():
+    from ansible_collections.darevel.postgres.plugins.module_utils import _restore
+    for sql in (_backup.COUNT_SQL, _restore.COUNT_SQL):
+        assert sql.endswith(" %s %s" % (_manifest.ROW_COUNT, _manifest.COUNTED_TABLES))
+    # Only the name column differs: the backup keeps schema and table apart, the restore joins them.
+    assert _backup.COUNT_SQL.split(_manifest.ROW_COUNT)[0] == "SELECT n.nspname, c.relname, "
+    assert _restore.COUNT_SQL.split(_manifest.ROW_COUNT)[0] == "SELECT n.nspname || '.' || c.relname, "
