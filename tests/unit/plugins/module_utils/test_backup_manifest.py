@@ -160,5 +160,5 @@ def test_backup_and_restore_count_the_same_tables_the_same_way():
     for sql in (_backup.COUNT_SQL, _restore.COUNT_SQL):
         assert sql.endswith(" %s %s" % (_manifest.ROW_COUNT, _manifest.COUNTED_TABLES))
     # Only the name column differs: the backup keeps schema and table apart, the restore joins them.
-    assert _backup.COUNT_SQL.split(_manifest.ROW_COUNT)[0] == "SELECT n.nspname, c.relname, "
-    assert _restore.COUNT_SQL.split(_manifest.ROW_COUNT)[0] == "SELECT n.nspname || '.' || c.relname, "
+    assert _backup.COUNT_SQL.partition(_manifest.ROW_COUNT)[0] == "SELECT n.nspname, c.relname, "
+    assert _restore.COUNT_SQL.partition(_manifest.ROW_COUNT)[0] == "SELECT n.nspname || '.' || c.relname, "
