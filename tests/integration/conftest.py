@@ -46,6 +46,48 @@ SITE_CATALOGUE = [
 # --------------------------------------------------------------------------- clusters
 
 
+def need_docker(image: Optional[str] = None, builder: str = "tests/images/build-postgres.sh",
+                compose: bool = False) -> None:
+    """Skip a test that needs the Docker engine (and `image`, and docker-compose) when they are
+    missing; fail instead when scripts/run-tests.sh ran it, since that provided them
+    (DAREVEL_TESTS_NEED_DOCKER=1): `make test` never skips a docker test."""
+    def missing(what: str) -> None:
+        if os.environ.get("DAREVEL_TESTS_NEED_DOCKER") == "1":
+            pytest.fail("%s, although scripts/run-tests.sh provides it" % what)
+        pytest.skip(what)
+
+    def answers(*argv: str) -> bool:
+        return subprocess.run(["docker", *argv], capture_output=True, timeout=120, check=False).returncode == 0
+
+    if shutil.which("docker") is None or not answers("info"):
+        missing("no Docker engine answers (scripts/docker-engine.sh starts one)")
+    if compose and shutil.which("docker-compose") is None:
+        missing("docker-compose is missing (Debian package docker-compose, in the Makefile's TEST_OS_PACKAGES)")
+    if image and not answers("image", "inspect", image):
+        missing("%s is missing: %s builds it" % (image, builder))
+
+
+def managed_service(port: int, directory: Path, admin: str, password: str, address: str = "localhost") -> Path:
+    """Make the running scratch cluster on `port` stand in for a managed PostgreSQL: an admin role
+    with a password and CREATEDB, and TLS only with a self-signed certificate for `address` (a name
+    or an IP). Returns the certificate, the clients' root for sslmode=verify-full."""
+    cert, key = directory / "server.crt", directory / "server.key"
+    kind = "DNS" if any(c.isalpha() for c in address) and ":" not in address else "IP"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=%s" % address, "-addext", "subjectAltName=%s:%s" % (kind, address), "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    data_dir = Path(psql(port, "SHOW data_directory"))
+    for src in (cert, key):
+        shutil.copy(src, data_dir / src.name)
+        shutil.chown(data_dir / src.name, "postgres", "postgres")
+        os.chmod(data_dir / src.name, 0o600)
+    psql(port, "CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'" % (admin, password))
+    for setting in ("ssl = on", "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"):
+        psql(port, "ALTER SYSTEM SET " + setting)
+    psql(port, "SELECT pg_reload_conf()")
+    return cert
+
+
 def clusters() -> dict[str, dict]:
     """pg_lsclusters as {name: {version, port, status, data_dir, log_file}}."""
     # Other people's clusters may be half-created at this moment, which makes pg_lsclusters

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import REPO, VERSION, drop_cluster, is_online, psql
+from conftest import REPO, VERSION, drop_cluster, is_online, need_docker, psql
 
 PLAYBOOKS = REPO / "playbooks"
 CATALOGUE = [
@@ -177,10 +176,7 @@ def docker(*argv: str) -> subprocess.CompletedProcess:
 
 
 def test_docker_runtime_audit(ansible, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    need_docker(IMAGE)
     (scratch / "aud-docker-reports").mkdir(mode=0o700, exist_ok=True)
     variables = {"postgres_instances": [DOCKER], "postgres_runtime": "docker",
                  "postgres_docker_image": "darevel-test/postgres:{version}",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import REPO, VERSION, drop_cluster, psql
+from conftest import REPO, VERSION, drop_cluster, need_docker, psql
 
 BACKUP = REPO / "playbooks" / "backup.yml"
 CATALOGUE = [
@@ -290,10 +289,7 @@ def docker(*argv: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def container():
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", DOCKER_IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % DOCKER_IMAGE)
+    need_docker(DOCKER_IMAGE)
     docker("rm", "-f", DK["container"])
     started = docker("run", "-d", "--name", DK["container"], "-e", "POSTGRES_USER=it_bk_dk_owner",
                      "-e", "POSTGRES_DB=it_bk_dk", "-e", "POSTGRES_PASSWORD=unused-%d" % os.getpid(), DOCKER_IMAGE)
@@ -347,10 +343,7 @@ def test_scheduled_backup_systemd_form_timer_and_service(ansible, scratch):
     """roles/backup in a Debian container with systemd as PID 1 (no PostgreSQL in it): the timer is
     enabled and waiting, the units verify, a second run changes nothing, and the service runs the
     installed code, which fails saying why and records the failed run."""
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", SYSTEMD_IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build.sh builds it" % SYSTEMD_IMAGE)
+    need_docker(SYSTEMD_IMAGE, "tests/images/build.sh")
     docker("rm", "-f", SD)
     started = docker("run", "-d", "--name", SD, "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
                      "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3", SYSTEMD_IMAGE,

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from conftest import REPO, VERSION, clusters, drop_cluster, psql
+from conftest import REPO, VERSION, clusters, drop_cluster, managed_service, need_docker, psql
 
 sys.path.insert(0, str(REPO))  # the checkout is ansible_collections/darevel/postgres (see ansible.cfg)
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest  # noqa: E402
@@ -84,25 +84,13 @@ def remove_scratch() -> None:
         docker("volume", "rm", item["volume"])
 
 
-def tls_files(directory: Path, address: str) -> tuple[Path, Path]:
-    """A self-signed certificate for `address`: the server's certificate and the client's root."""
-    cert, key = directory / "server.crt", directory / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=%s" % address, "-addext", "subjectAltName=IP:%s" % address, "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
 def complete(root: Path, name: str) -> list[str]:
     return sorted(n for n in os.listdir(root / name) if _manifest.ID_RE.match(n))
 
 
 @pytest.fixture(scope="module")
 def dd(ansible, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    need_docker(IMAGE)
     for sub in ("dd-credentials", "dd-env", "dd-reports", "dd-tls"):
         (scratch / sub).mkdir(mode=0o700, exist_ok=True)
     extra = {"postgres_instances": [A, B], "postgres_runtime": "docker",
@@ -126,16 +114,7 @@ def dd(ansible, scratch):
             "name": M["name"], "version": VERSION, "port": M["port"], "hba": hba,
             "settings": {"listen_addresses": gateway, "log_connections": "on"}}], "state": "started"})
         assert run.rc == 0, run.explain()
-        cert, key = tls_files(scratch / "dd-tls", gateway)
-        data_dir = Path(psql(M["port"], "SHOW data_directory"))
-        for src in (cert, key):
-            shutil.copy(src, data_dir / src.name)
-            shutil.chown(data_dir / src.name, "postgres", "postgres")
-            os.chmod(data_dir / src.name, 0o600)
-        psql(M["port"], "CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'" % (ADMIN, ADMIN_PASSWORD))
-        for setting in ("ssl = on", "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"):
-            psql(M["port"], "ALTER SYSTEM SET " + setting)
-        psql(M["port"], "SELECT pg_reload_conf()")
+        cert = managed_service(M["port"], scratch / "dd-tls", ADMIN, ADMIN_PASSWORD, gateway)
         yield {"vars": extra, "root": scratch / "dd-backups", "reports": scratch / "dd-reports" / "localhost",
                "env": scratch / "dd-env", "cert": cert, "gateway": gateway}
     finally:

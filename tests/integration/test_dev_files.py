@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -30,7 +29,7 @@ import psycopg2
 import pytest
 import yaml
 
-from conftest import REPO, listening_ports
+from conftest import REPO, listening_ports, need_docker
 
 DEV_FILES = REPO / "playbooks" / "dev_files.yml"
 DEV_WINDOWS = REPO / "playbooks" / "dev_windows.yml"
@@ -101,15 +100,11 @@ def read_env(path) -> dict:
 
 @pytest.fixture(scope="module")
 def engine():
-    if shutil.which("docker") is None or docker("info", check=False).returncode != 0:
-        pytest.skip("no Docker engine answers (make test-deps installs docker.io; start dockerd)")
-    if shutil.which("docker-compose") is None:
-        pytest.skip("docker-compose is missing (Debian package docker-compose, in the Makefile's TEST_OS_PACKAGES)")
+    need_docker(compose=True)
     if BUILD_IMAGE.exists():
         build = subprocess.run([str(BUILD_IMAGE), "15"], capture_output=True, text=True, timeout=1800, check=False)
         assert build.returncode == 0, build.stderr[-3000:]
-    if docker("image", "inspect", IMAGE, check=False).returncode != 0:
-        pytest.skip("%s is missing: build it with tests/images/build-postgres.sh" % IMAGE)
+    need_docker(IMAGE)
     remove_it_dev()
     yield
     remove_it_dev()

@@ -8,13 +8,12 @@ owner's password is set in the database, not taken from the container's environm
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import psycopg2
 import pytest
 
-from conftest import REPO
+from conftest import REPO, need_docker
 
 SITE = REPO / "playbooks" / "site.yml"
 IMAGE = "darevel-test/postgres:15"
@@ -52,10 +51,7 @@ def docker_vars(scratch, a_settings=None) -> dict:
 
 @pytest.fixture(scope="module")
 def running(ansible, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    need_docker(IMAGE)
     remove_scratch()
     first = ansible.run(SITE, docker_vars(scratch))
     assert first.rc == 0, first.explain()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import psycopg2
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, need_docker
 
 SITE, MOVE, PURGE = (REPO / "playbooks" / name for name in ("site.yml", "move.yml", "purge.yml"))
 IMAGE = "darevel-test/postgres:15"
@@ -92,10 +91,7 @@ def volume_exists(name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def converged(ansible, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    need_docker(IMAGE)
     remove_scratch()
     first = run(ansible, SITE, inventory(scratch))
     assert first.rc == 0, first.explain()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from conftest import REPO, VERSION, clusters, drop_cluster, is_online, postmaster_pid, psql
+from conftest import REPO, VERSION, clusters, drop_cluster, is_online, need_docker, postmaster_pid, psql
 
 PLAYBOOKS = REPO / "playbooks"
 CATALOGUE = [
@@ -272,10 +271,7 @@ def dk_vars(ops_vars):
 
 @pytest.fixture(scope="module")
 def dk(ansible, dk_vars):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", DK_IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % DK_IMAGE)
+    need_docker(DK_IMAGE)
     remove_dk()
     run = ansible.run(PLAYBOOKS / "site.yml", dk_vars)
     assert run.rc == 0, run.explain()

@@ -12,16 +12,14 @@ docker runtime's target. Backups are taken with playbooks/backup.yml (darevel.po
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import psycopg2
 import pytest
 
-from conftest import REPO, psql
+from conftest import REPO, managed_service, need_docker, psql
 
 PLAYBOOKS = REPO / "playbooks"
 CATALOGUE = [
@@ -66,15 +64,6 @@ def docker(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
 
 
-def tls_files(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost: the server's certificate and the client's root."""
-    cert, key = directory / "server.crt", directory / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
-
-
 @pytest.fixture(scope="module")
 def rs_vars(scratch):
     for sub in ("rs-credentials", "rs-env", "rs-reports", "rs-backups", "rs-tls"):
@@ -96,16 +85,7 @@ def rs(ansible, rs_vars, scratch):
          "it_rs_a")
     psql(PORTS["it_rs_b"], "CREATE TABLE notes (n int); INSERT INTO notes SELECT generate_series(1, 40)", "it_rs_b")
     # it_rs_m acts as the managed service: a password login with CREATEDB, and TLS only.
-    cert, key = tls_files(scratch / "rs-tls")
-    data_dir = Path(psql(PORTS["it_rs_m"], "SHOW data_directory"))
-    for src in (cert, key):
-        shutil.copy(src, data_dir / src.name)
-        shutil.chown(data_dir / src.name, "postgres", "postgres")
-        os.chmod(data_dir / src.name, 0o600)
-    psql(PORTS["it_rs_m"], "CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'" % (ADMIN, ADMIN_PASSWORD))
-    for setting in ("ssl = on", "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"):
-        psql(PORTS["it_rs_m"], "ALTER SYSTEM SET " + setting)
-    psql(PORTS["it_rs_m"], "SELECT pg_reload_conf()")
+    cert = managed_service(PORTS["it_rs_m"], scratch / "rs-tls", ADMIN, ADMIN_PASSWORD)
     backup = ansible.run(PLAYBOOKS / "backup.yml", rs_vars, args=["-e", "apps=it_rs_a,it_rs_b"])
     assert backup.rc == 0, backup.explain()
     backup_id = sorted(p.name for p in (scratch / "rs-backups" / "it_rs_a").iterdir() if p.name[0].isdigit())[-1]
@@ -270,10 +250,7 @@ def test_migrate_to_a_managed_service_over_tls_and_rewrite_the_env_file(ansible,
 
 
 def test_docker_runtime_restore_runs_pg_restore_in_the_container(ansible, rs, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", DOCKER_IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % DOCKER_IMAGE)
+    need_docker(DOCKER_IMAGE)
     docker("rm", "-f", DOCKER_NAME)
     started = docker("run", "-d", "--name", DOCKER_NAME, "-e", "POSTGRES_USER=it_rs_dk_owner", "-e",
                      "POSTGRES_PASSWORD=unused-here", "-e", "POSTGRES_DB=it_rs_dk", "-p",

@@ -35,7 +35,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from conftest import REPO, clusters, postmaster_pid, psql
+from conftest import REPO, clusters, need_docker, postmaster_pid, psql
 
 SITE = REPO / "playbooks" / "site.yml"
 AUDIT = REPO / "playbooks" / "audit.yml"
@@ -442,10 +442,7 @@ def docker(*argv: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def container(ansible, scratch):
-    if shutil.which("docker") is None or docker("info").returncode != 0:
-        pytest.skip("no Docker engine answers (scripts/docker-engine.sh starts one)")
-    if docker("image", "inspect", IMAGE).returncode != 0:
-        pytest.skip("%s is missing: tests/images/build-postgres.sh builds it" % IMAGE)
+    need_docker(IMAGE)
     docker("rm", "-f", D["container"])
     docker("volume", "rm", D["volume"])
     variables = {"postgres_instances": [D], "postgres_runtime": "docker",
