@@ -88,6 +88,20 @@ def managed_service(port: int, directory: Path, admin: str, password: str, addre
     return cert
 
 
+def corrupt_copy(root: Path, backup_id: str, dump: str, corrupt: str = "29990101T000000Z") -> Path:
+    """A copy of backup `backup_id` under `root` as the newest backup, `corrupt`, with one bit of its
+    archive `dump` flipped (its manifest still lists the old sha256). Returns the copy's directory."""
+    shutil.copytree(root / backup_id, root / corrupt)
+    manifest = json.loads((root / corrupt / "manifest.json").read_text())
+    manifest["backup_id"] = corrupt
+    (root / corrupt / "manifest.json").write_text(json.dumps(manifest))
+    archive = root / corrupt / dump
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    archive.write_bytes(bytes(data))
+    return root / corrupt
+
+
 def clusters() -> dict[str, dict]:
     """pg_lsclusters as {name: {version, port, status, data_dir, log_file}}."""
     # Other people's clusters may be half-created at this moment, which makes pg_lsclusters

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from conftest import REPO, VERSION, clusters, drop_cluster, managed_service, need_docker, psql
+from conftest import REPO, VERSION, clusters, corrupt_copy, drop_cluster, managed_service, need_docker, psql
 
 sys.path.insert(0, str(REPO))  # the checkout is ansible_collections/darevel/postgres (see ansible.cfg)
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest  # noqa: E402
@@ -215,15 +215,7 @@ def test_replacing_a_database_needs_the_confirmation(dd, ansible):
 def test_a_flipped_byte_is_refused_before_any_database_is_touched(dd, ansible):
     root = dd["root"] / "it_dd_a"
     good = complete(dd["root"], "it_dd_a")[-1]
-    corrupt = "29990101T000000Z"
-    shutil.copytree(root / good, root / corrupt)
-    manifest = json.loads((root / corrupt / "manifest.json").read_text())
-    manifest["backup_id"] = corrupt
-    (root / corrupt / "manifest.json").write_text(json.dumps(manifest))
-    dump = root / corrupt / "it_dd_a.dump"
-    data = bytearray(dump.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    dump.write_bytes(bytes(data))
+    corrupt = corrupt_copy(root, good, "it_dd_a.dump").name
     before = databases(A)
     try:
         # The corrupted backup is the latest one: the default picks it and must refuse it.

@@ -19,7 +19,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import REPO, managed_service, need_docker, psql
+from conftest import REPO, corrupt_copy, managed_service, need_docker, psql
 
 PLAYBOOKS = REPO / "playbooks"
 CATALOGUE = [
@@ -160,15 +160,7 @@ def test_restore_into_another_instance_creates_the_missing_owner(ansible, rs, rs
 
 def test_a_corrupted_file_is_refused_before_any_database_is_touched(ansible, rs, rs_vars, scratch):
     root = scratch / "rs-backups" / "it_rs_a"
-    corrupt = "29990101T000000Z"
-    shutil.copytree(root / rs["backup_id"], root / corrupt)
-    manifest = json.loads((root / corrupt / "manifest.json").read_text())
-    manifest["backup_id"] = corrupt
-    (root / corrupt / "manifest.json").write_text(json.dumps(manifest))
-    dump = root / corrupt / "it_rs_a.dump"
-    data = bytearray(dump.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    dump.write_bytes(bytes(data))
+    corrupt = corrupt_copy(root, rs["backup_id"], "it_rs_a.dump").name
     before = {name: databases(port) for name, port in PORTS.items()}
     stamp = psql(PORTS["it_rs_a"], "SELECT stats_reset FROM pg_stat_database WHERE datname IS NULL")
     try:
