@@ -53,12 +53,21 @@ LIVE_KEYS = ("accepting", "server_version", "started_at", "uptime_seconds", "con
              "database_size_bytes", "pending_restart", "health", "container", "problem", "last_backup")
 
 
+def _facts_of(instance: dict, info: list) -> dict:
+    """The live facts of a planned instance: by version and name, and on docker by its own
+    container when one engine holds several hosts' containers of the same instance."""
+    same = [i for i in info if (i.get("version"), i.get("name")) == (instance["version"], instance["name"])]
+    container = (instance.get("docker") or {}).get("name")
+    if container and any(i.get("container") for i in same):
+        return next((i for i in same if i.get("container") == container), {})
+    return same[0] if same else {}
+
+
 def status_rows(plan: list, info: list, env_dir: str, runtime: str | None = None) -> list:
     """One row per planned instance: what runs, where, how it is doing and how to connect."""
-    found = {(i["version"], i["name"]): i for i in info}
     rows = []
     for inst in plan:
-        facts = found.get((inst["version"], inst["name"]), {})
+        facts = _facts_of(inst, info)
         row = {
             "name": inst["name"], "port": inst["port"], "database": inst["database"], "user": inst["owner"],
             "version": inst["version"], "state": facts.get("status", "absent"),

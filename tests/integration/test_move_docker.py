@@ -23,7 +23,7 @@ import yaml
 
 from conftest import REPO, need_docker
 
-SITE, MOVE, PURGE = (REPO / "playbooks" / name for name in ("site.yml", "move.yml", "purge.yml"))
+SITE, MOVE, PURGE, STATUS = (REPO / "playbooks" / name for name in ("site.yml", "move.yml", "purge.yml", "status.yml"))
 IMAGE = "darevel-test/postgres:15"
 MAIL_A = {"name": "it_mv_mail", "port": 26650, "database": "it_mv_mail", "container": "it-mv-a-mail",
           "volume": "it-mv-a-mail-data"}
@@ -155,6 +155,16 @@ def test_move_mail_from_a_to_b_on_docker(converged, ansible, scratch):
     # The control node's copy of the backup is gone.
     fetch = scratch / "move-docker" / "fetch" / "it_mv_mail"
     assert not fetch.exists() or not any(fetch.iterdir())
+
+    # Status tells each host's own container apart although both are on one engine.
+    # (A's inventory still names the instance; B's names it once the inventory is updated.)
+    for host, moved_inventory, container, wanted in (("mv_a", False, MAIL_A["container"], "stopped"),
+                                                     ("mv_b", True, MAIL_B["container"], "started")):
+        status = run(ansible, STATUS, inventory(scratch, moved=moved_inventory), "--limit", host)
+        assert status.rc == 0, status.explain()
+        report = json.loads((host_dir(scratch, host, "reports") / host / "status.json").read_text())
+        row = [r for r in report["instances"] if r["name"] == "it_mv_mail"][0]
+        assert (row["container"], row["state"]) == (container, wanted), row
 
 
 def test_purge_removes_the_stopped_container_and_its_volume(converged, ansible, scratch):

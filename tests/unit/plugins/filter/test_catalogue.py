@@ -98,6 +98,20 @@ def test_status_rows_live_fields():
     assert rows["mail"]["problem"].startswith("down, and port 5437 is held by python3")
 
 
+def test_status_rows_pick_this_hosts_container_on_a_shared_engine():
+    other = dict(LIVE[0], container="hostb-chat", status="stopped", accepting=False)
+    own = dict(LIVE[0], container="hosta-chat")
+    plan = [dict(PLAN[0], docker={"name": "hosta-chat"})]
+    for info in ([other, own], [own, other]):
+        row = catalogue.status_rows(plan, info, "/e")[0]
+        assert (row["container"], row["state"]) == ("hosta-chat", "started")
+    # Only the other host's container on the engine: this host's instance is absent.
+    row = catalogue.status_rows(plan, [other], "/e")[0]
+    assert (row["state"], row["container"]) == ("absent", None)
+    # Facts without a container (native) are matched by version and name as before.
+    assert catalogue.status_rows(plan, INFO, "/e")[0]["state"] == "started"
+
+
 def test_status_table():
     rows = catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")
     lines = catalogue.status_table(rows).splitlines()
