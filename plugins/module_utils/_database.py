@@ -9,14 +9,11 @@ mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM veri
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
-import time
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
 
@@ -140,13 +137,7 @@ class ContainerSession:
         """Write `path` in the container with the owner of `like` and mode 0600."""
         rc, output = self.container.exec_run(["stat", "-c", "%u:%g", like], user="postgres")
         uid, gid = (int(v) for v in output.decode().strip().split(":")) if rc == 0 else (999, 999)
-        data = content.encode("utf-8")
-        info = tarfile.TarInfo(os.path.basename(path))
-        info.size, info.mode, info.uid, info.gid, info.mtime = len(data), 0o600, uid, gid, int(time.time())
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            tar.addfile(info, io.BytesIO(data))
-        if not self.container.put_archive(os.path.dirname(path), buffer.getvalue()):
+        if not put_file(self.container, path, content.encode("utf-8"), uid, gid):
             raise DarevelError("container %s: cannot write %s; fix: check the container's volume" % (
                 self.container.name, path))
 

@@ -10,6 +10,9 @@ one instance recreates only that instance's container.
 
 from __future__ import annotations
 
+import io
+import os
+import tarfile
 import time
 from typing import Optional
 
@@ -197,6 +200,17 @@ def exec_text(container, argv: list[str], user: str = "postgres", environment: O
     options = {"user": user, "environment": environment} if environment else {"user": user}
     rc, output = container.exec_run(argv, **options)
     return rc, output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+
+
+def put_file(container, path: str, data: bytes, uid: int = 0, gid: int = 0) -> bool:
+    """Write `data` to `path` in the container (its directory must exist), mode 0600, owned by
+    uid:gid; False when the engine refuses it."""
+    info = tarfile.TarInfo(os.path.basename(path))
+    info.size, info.mode, info.uid, info.gid, info.mtime = len(data), 0o600, uid, gid, int(time.time())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    return bool(container.put_archive(os.path.dirname(path), buffer.getvalue()))
 
 
 def published_ports(docker_client) -> dict[int, str]:

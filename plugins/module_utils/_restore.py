@@ -23,7 +23,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
 from ansible_collections.darevel.postgres.plugins.module_utils._manifest import (
     COUNTED_TABLES, MANIFEST, ROW_COUNT, sha256_file)
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
@@ -380,10 +380,7 @@ class DockerTarget:
 
     def _put_file_data(self, data: bytes, name: str) -> str:
         """Bytes as /tmp/<name> in the container, 0600, owned by postgres."""
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o600
-        archive = info.tobuf(format=tarfile.PAX_FORMAT) + data + b"\0" * ((512 - len(data) % 512) % 512) + b"\0" * 1024
-        if not self.container.put_archive("/tmp", archive):
+        if not put_file(self.container, "/tmp/" + name, data):
             raise DarevelError("%s: copying %s into container %s failed; fix: check free space in the container "
                                "(docker exec %s df -h /tmp)" % (self.label, name, self.container.name, self.container.name))
         self._exec(["chown", "postgres:postgres", "/tmp/" + name], "chown", user="root")
