@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: pg_backup
 short_description: Verified backups of PostgreSQL instances, with retention
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Backs up one instance, or several concurrently with O(instances) - the globals
     (C(pg_dumpall --globals-only)) and each database (C(pg_dump), custom or directory format).

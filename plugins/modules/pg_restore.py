@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: pg_restore
 short_description: Restore a verified backup of an instance, and check its row counts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Restores a backup written by M(darevel.postgres.pg_backup) (the latest, or one by id) into the same
     instance under a new database name, into another instance, or into an external server given by

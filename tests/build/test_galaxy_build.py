@@ -8,6 +8,7 @@ directory outside the repository (so the repository's ansible.cfg and its symlin
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 REPO_BIN = REPO / ".venv" / "bin"
 NAME, PORT, DATABASE = "it_build", 25450, "it_build"
 PINNED = ("ansible", "ansible-core", "psycopg2-binary")
+GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text())
 
 
 def pinned_requirements() -> list[str]:
@@ -101,14 +103,14 @@ def fresh_venv(work) -> Path:
 @pytest.fixture(scope="module")
 def installed(work, tarball, fresh_venv) -> Path:
     collections = work / "collections"
-    # --offline: nothing is fetched from a Galaxy server. The dependencies in galaxy.yml
-    # (community.postgresql, community.general) are satisfied by the collections that the
-    # `ansible` package put into the fresh venv's site-packages, which ansible-galaxy sees.
+    # --offline: nothing is fetched from a Galaxy server. The dependencies in galaxy.yml are
+    # satisfied by the collections that the `ansible` package put into the fresh venv's
+    # site-packages, which ansible-galaxy sees.
     proc = run([fresh_venv / "bin" / "ansible-galaxy", "collection", "install", "--offline",
                 "-p", collections, tarball], cwd=work / "outside", env=clean_env())
     print(proc.stdout)
     assert re.search(r"darevel\.postgres:\S+ was installed successfully", proc.stdout), proc.stdout
-    for dependency in ("community.postgresql", "community.general"):
+    for dependency in sorted(GALAXY["dependencies"]):
         assert re.search(r"'%s:\S+' is already installed" % re.escape(dependency), proc.stdout), proc.stdout
     return collections
 
@@ -116,11 +118,18 @@ def installed(work, tarball, fresh_venv) -> Path:
 def test_tarball_holds_the_collection_and_not_the_workspace(tarball):
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
-    for wanted in ("MANIFEST.json", "plugins/modules/pg_instance.py", "roles/instance/tasks/main.yml",
+        licence = tar.extractfile("LICENSE").read().decode() if "LICENSE" in names else ""
+        manifest = json.load(tar.extractfile("MANIFEST.json"))
+    for wanted in ("MANIFEST.json", "LICENSE", "plugins/modules/pg_instance.py", "roles/instance/tasks/main.yml",
                    "playbooks/site.yml"):
         assert wanted in names, wanted
     for unwanted in (".venv", ".git", "ansible_collections", "reports", ".cache"):
         assert not any(n == unwanted or n.startswith(unwanted + "/") for n in names), unwanted
+    # The licence galaxy.yml declares, in full, and the metadata that Galaxy shows.
+    assert licence == (REPO / "LICENSE").read_text() and "Version 3, 29 June 2007" in licence
+    info = manifest["collection_info"]
+    assert info["license"] == ["GPL-3.0-or-later"] == GALAXY["license"]
+    assert info["dependencies"] == GALAXY["dependencies"]
 
 
 def test_installed_collection_converges_from_outside_the_repo(work, installed, fresh_venv):

@@ -5,9 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from unit.conftest import REPO_ROOT
+
+GALAXY = yaml.safe_load((Path(REPO_ROOT) / "galaxy.yml").read_text())
 
 
 def test_this_collection_comes_from_this_checkout():
@@ -15,7 +20,10 @@ def test_this_collection_comes_from_this_checkout():
     assert os.path.realpath(module.__file__).startswith(os.path.realpath(REPO_ROOT) + os.sep)
 
 
-def test_installed_collections_still_importable():
-    general = importlib.import_module("ansible_collections.community.general")
-    assert not os.path.realpath(general.__path__[0]).startswith(os.path.realpath(REPO_ROOT) + os.sep + "ansible_collections")
-    pytest.importorskip("ansible_collections.community.postgresql")
+@pytest.mark.parametrize("name", sorted(GALAXY["dependencies"]))
+def test_the_collections_this_one_depends_on_are_importable_from_the_venv(name):
+    """galaxy.yml's dependencies come with the pinned `ansible` package into the venv."""
+    namespace, collection = name.split(".")
+    module = importlib.import_module("ansible_collections.%s.%s" % (namespace, collection))
+    assert not os.path.realpath(module.__path__[0]).startswith(
+        os.path.realpath(REPO_ROOT) + os.sep + "ansible_collections")
