@@ -10,6 +10,10 @@ import tempfile
 
 SECRET_KEYS = ("POSTGRES_PASSWORD", "DB_APP_PASSWORD")
 MASK = "********"
+# Directories this module creates. The default env directory, /etc/darevel/postgres, also holds
+# the server's TLS directory, which the postgres OS user must reach: the directory is 0755 root,
+# and each env file keeps its secrets by its own mode (0600 from its creation, see write).
+DIR_MODE = 0o755
 
 
 def render(values: dict) -> str:
@@ -42,10 +46,26 @@ def is_current(path: str, content: str, mode: int = 0o600) -> bool:
         return False
 
 
+def make_dirs(directory: str) -> None:
+    """Create the missing directories of `directory`, each DIR_MODE whatever the umask; existing
+    ones are left as they are."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:  # another instance's thread made it
+            continue
+        os.chmod(path, DIR_MODE)
+
+
 def write(path: str, content: str, mode: int = 0o600) -> None:
-    """Write atomically: a temporary file in the same directory, synced, then renamed."""
+    """Write atomically: a temporary file in the same directory (mkstemp: 0600 from the start),
+    synced, then renamed."""
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    make_dirs(directory)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
         with os.fdopen(fd, "w") as handle:

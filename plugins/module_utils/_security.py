@@ -19,6 +19,10 @@ MIN_LENGTH = 16
 WELL_KNOWN = ("postgres", "password", "changeme", "admin", "secret", "root")
 ANY_NETWORKS = ("0.0.0.0/0", "::/0", "all")
 SUPERUSER_MAP = "darevel_superuser"
+# The collection's configuration directories on a target, 0755 root: the server's TLS directory
+# (read by the postgres OS user) and the applications' env files (0600 root each) are below them.
+# The security role's vars (__postgres_config_dirs, __postgres_tls_dir); a unit test keeps them equal.
+CONFIG_DIRS = ("/etc/darevel", "/etc/darevel/postgres")
 TLS_DIR = "/etc/darevel/postgres/tls"
 # The security role's defaults (postgres_tls_days, postgres_tls_ca_days, postgres_tls_renew_days);
 # a unit test keeps the two equal.

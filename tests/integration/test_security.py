@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import shutil
 import socket
@@ -35,13 +36,15 @@ import pytest
 import yaml
 from cryptography import x509
 
-from conftest import REPO, clusters, need_docker, postmaster_pid, psql
+from conftest import REPO, clusters, drop_cluster, need_docker, postmaster_pid, psql
 
 SITE = REPO / "playbooks" / "site.yml"
 AUDIT = REPO / "playbooks" / "audit.yml"
+CONFIG_DIR = "/etc/darevel/postgres"
 CA = "/etc/darevel/postgres/tls/ca.crt"
 A = {"name": "it_sec_a", "port": 25500, "database": "it_sec_a", "clients": ["10.9.0.0/24"]}
 B = {"name": "it_sec_b", "port": 25501, "database": "it_sec_b"}
+T = {"name": "it_sec_t", "port": 25503, "database": "it_sec_t"}  # dev first, then prod
 D = {"name": "it_sec_d", "port": 25502, "database": "it_sec_d", "container": "it-sec-d", "volume": "it-sec-d-data"}
 IMAGE = "darevel-test/postgres:15"
 
@@ -91,7 +94,7 @@ def wait_for(port: int, setting: str, value: str) -> str:
 def _tls_files():
     """The instances' TLS directories go with them (the host's CA stays, as on a real host)."""
     yield
-    for item in (A, B):
+    for item in (A, B, T):
         shutil.rmtree("/etc/darevel/postgres/tls/%s" % item["name"], ignore_errors=True)
 
 
@@ -431,6 +434,84 @@ def test_pg_hba_change_check_mode_diff_then_only_its_instance_reloads(ansible, s
             break
         time.sleep(0.25)
     assert load_time(A["port"]) != loaded_a and load_time(B["port"]) == loaded_b
+
+
+# --------------------------------------------------------------------------- dev first, then prod
+
+
+def mode_owner(path: str) -> tuple[str, str]:
+    st = os.stat(path)
+    return "%04o" % stat.S_IMODE(st.st_mode), pwd.getpwuid(st.st_uid).pw_name
+
+
+def old_config_dir() -> None:
+    """The state a dev converge of earlier versions left: /etc/darevel/postgres created 0700 with
+    the env files (on this test machine, `make up` may have run before, or not)."""
+    os.makedirs(CONFIG_DIR, exist_ok=True)
+    os.chmod(CONFIG_DIR, 0o700)
+
+
+@pytest.fixture(scope="module")
+def dev_then_prod(ansible, scratch):
+    """it_sec_t with its env file where users source it (/etc/darevel/postgres/it_sec_t.env)."""
+    base = {"postgres_instances": [T], "postgres_runtime": "native",
+            "postgres_credentials_dir": str(scratch / "credentials"), "postgres_reports_dir": str(scratch / "reports"),
+            "postgres_firewall_file": str(scratch / "firewall-t.nft")}
+    passwords = {"owner": {"it_sec_t": pw()}, "app": {"it_sec_t": pw()}}
+    yield {"dev": dict(base, postgres_environment="dev"), "passwords": passwords,
+           "prod": dict(base, postgres_environment="prod", postgres_owner_passwords=passwords["owner"],
+                        postgres_app_passwords=passwords["app"])}
+    drop_cluster(T["name"])
+    for leftover in ("%s/%s.env" % (CONFIG_DIR, T["name"]), str(scratch / "firewall-t.nft")):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+
+
+def test_a_dev_converge_leaves_the_config_directory_reachable(ansible, dev_then_prod):
+    """Every converge puts /etc/darevel/postgres back to 0755 root (it holds the server's TLS
+    directory as well as the applications' env files, which are 0600 themselves)."""
+    old_config_dir()
+    dev = ansible.run(SITE, dev_then_prod["dev"])
+    assert dev.rc == 0, dev.explain()
+    assert not os.path.exists("%s/tls/%s" % (CONFIG_DIR, T["name"])), "TLS is off on dev"
+    assert mode_owner("/etc/darevel") == ("0755", "root")
+    assert mode_owner(CONFIG_DIR) == ("0755", "root")
+    assert mode_owner("%s/%s.env" % (CONFIG_DIR, T["name"])) == ("0600", "root")
+    again = ansible.run(SITE, dev_then_prod["dev"])
+    assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
+
+
+def test_a_host_converged_without_tls_serves_tls_once_on_prod(ansible, dev_then_prod):
+    """A host converged on dev (no TLS) by an earlier version, then with postgres_environment prod:
+    the postgres user reads its certificate and key, and a client verifies the server against the
+    host's CA. The env file keeps its path; the layout has the documented modes and owners."""
+    old_config_dir()
+    dev = ansible.run(SITE, dev_then_prod["dev"])
+    assert dev.rc == 0, dev.explain()
+    old_config_dir()  # as if this converge had been an earlier version's
+    prod = ansible.run(SITE, dev_then_prod["prod"])
+    assert prod.rc == 0, prod.explain()
+    assert show(T["port"], "ssl") == "on"
+    app = dev_then_prod["passwords"]["app"]["it_sec_t"]
+    conn = connect(T, "it_sec_t_app", app, host="localhost", sslmode="verify-full", sslrootcert=CA)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert cur.fetchone() == (True,)
+    finally:
+        conn.close()
+    env = "%s/%s.env" % (CONFIG_DIR, T["name"])
+    values = dict(line.split("=", 1) for line in open(env).read().splitlines() if "=" in line)
+    assert values["DB_APP_PASSWORD"] == app
+    tls = "%s/tls" % CONFIG_DIR
+    layout = {path: mode_owner(path) for path in (
+        "/etc/darevel", CONFIG_DIR, env, tls, tls + "/ca.key", tls + "/ca.crt", tls + "/it_sec_t",
+        tls + "/it_sec_t/server.key", tls + "/it_sec_t/server.crt")}
+    assert list(layout.values()) == [("0755", "root"), ("0755", "root"), ("0600", "root"), ("0755", "root"),
+                                     ("0600", "root"), ("0644", "root"), ("0755", "root"),
+                                     ("0600", "postgres"), ("0644", "postgres")], layout
+    again = ansible.run(SITE, dev_then_prod["prod"])
+    assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
 
 
 # --------------------------------------------------------------------------- docker runtime

@@ -47,8 +47,23 @@ def test_write_creates_0600(tmp_path):
     _envfile.write(str(path), content)
     assert path.read_text() == content
     assert mode_of(path) == 0o600
-    assert mode_of(path.parent) == 0o700
+    # The directories are reachable (the default one holds the server's TLS directory too): the
+    # file's own mode keeps its secrets, whatever the umask.
+    assert mode_of(path.parent) == 0o755 and mode_of(path.parent.parent) == 0o755
     assert os.listdir(path.parent) == ["chat.env"]  # no temporary file left behind
+
+
+def test_write_makes_dirs_whatever_the_umask_and_leaves_existing_ones(tmp_path):
+    kept = tmp_path / "kept"
+    kept.mkdir(mode=0o700)
+    old = os.umask(0o077)
+    try:
+        _envfile.write(str(kept / "new" / "chat.env"), "A=1\n")
+    finally:
+        os.umask(old)
+    assert mode_of(kept) == 0o700  # an existing directory is not this function's to change
+    assert mode_of(kept / "new") == 0o755
+    assert mode_of(kept / "new" / "chat.env") == 0o600
 
 
 def test_write_replaces_file_and_mode(tmp_path):

@@ -147,6 +147,15 @@ def test_tls_days_defaults_pass_and_equal_the_roles_defaults():
     assert _security.tls_validity_problems({"postgres_tls_days": "90", "postgres_tls_renew_days": "0"}) == []
 
 
+def test_config_and_tls_dirs_equal_the_roles_vars():
+    import yaml
+    from pathlib import Path
+    role_vars = yaml.safe_load((Path(__file__).resolve().parents[4] / "roles" / "security" / "vars" / "main.yml").read_text())
+    assert tuple(role_vars["__postgres_config_dirs"]) == _security.CONFIG_DIRS
+    assert role_vars["__postgres_tls_dir"] == _security.TLS_DIR
+    assert _security.TLS_DIR.startswith(_security.CONFIG_DIRS[-1] + "/")
+
+
 def test_renewal_window_must_be_shorter_than_a_certificates_life():
     problems = _security.tls_validity_problems({"postgres_tls_days": 30})  # the default window is 30 too
     assert len(problems) == 1
