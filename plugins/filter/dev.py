@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _validate
+
 # A line of `netsh interface ipv4 show excludedportrange protocol=tcp`: start, end, and a `*`
 # for administered exclusions (added with `netsh ... add excludedportrange`, not by Hyper-V/WinNAT).
-_RANGE = re.compile(r"^\s*(\d+)\s+(\d+)\s*(\*)?\s*$")
+_RANGE = re.compile(r"^\s*(\d+)\s+(\d+)\s*(\*)?\s*\Z")
 
 CRLF = "\r\n"
 LF = "\n"
@@ -32,6 +36,9 @@ def dev_files(plan: list, container_host: str = "host.docker.internal", local_ho
     """
     files = []
     for inst in plan:
+        problem = _validate.relative_path(inst["compose_file"])
+        if problem:  # preflight refuses it first; checked again where the path is used
+            raise AnsibleFilterError("instance '%s': compose_file %s" % (inst["name"], problem))
         base = _dirname(inst["compose_file"])
         prefix = base + "/" if base else ""
         files.append(_item("compose.yml.j2", inst["compose_file"], "0644", LF, inst))

@@ -50,6 +50,7 @@ def security_problems(catalogue, enabled="all", version=15, environment="dev", o
         fleet = {kind: _merged(dicts, given[kind]) for kind, dicts in
                  (("owner", fleet_owner_passwords), ("app", fleet_app_passwords))}
     problems = _security.password_problems(plan, environment, given, names, fleet)
+    problems += _catalogue.managed_settings_problems(plan, environment)
     problems += _security.tls_validity_problems(tls_days or {})
     for instance in plan:
         found, warnings = _security.network_problems(instance, bool(allow_any))

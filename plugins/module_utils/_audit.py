@@ -633,7 +633,7 @@ def parse_stat(text: str) -> dict[str, dict]:
     found = {}
     for line in text.splitlines():
         parts = line.split(" ", 3)
-        if len(parts) == 4 and re.match(r"^[0-7]{1,4}$", parts[0]):
+        if len(parts) == 4 and re.match(r"^[0-7]{1,4}\Z", parts[0]):
             found[parts[3]] = {"path": parts[3], "mode": int(parts[0], 8), "owner": parts[1], "group": parts[2]}
     return found
 

@@ -13,12 +13,29 @@ import difflib
 import re
 from typing import Any
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-# Unquoted SQL identifier as PostgreSQL folds it; 63 bytes is NAMEDATALEN - 1.
-IDENT_RE = re.compile(r"^[a-z_][a-z0-9_$]*$")
-IDENT_MAX = 63
+from ansible_collections.darevel.postgres.plugins.module_utils import _security, _validate
+
+# Patterns are matched whole (fullmatch): `$` would also match before a trailing newline.
+NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+IDENT_MAX = _validate.IDENT_MAX
 PORT_MIN, PORT_MAX = 1024, 65535
 VERSION_MIN, VERSION_MAX = 13, 18
+# field -> (minimum, maximum, whole number): one parser for every number of an entry.
+NUMBERS = {
+    "port": (PORT_MIN, PORT_MAX, True),
+    "version": (VERSION_MIN, VERSION_MAX, True),
+    "weight": (0.001, 1000, False),
+    "max_connections": (1, 262143, True),  # PostgreSQL's own upper bound
+}
+RANGES = {"weight": "a number from 0.001 to 1000, e.g. 1", "max_connections": "a whole number from 1 to 262143, "
+          "e.g. 100"}
+CPUS_MIN, CPUS_MAX = 0.01, 1024
+# Fields matched whole against a pattern of their own (no control character can pass one).
+PATTERNED = ("name", "database", "owner", "app_role", "container", "volume", "compose_file", "listen_addresses",
+             "clients", "profile", "storage")
+# listen_addresses entries: host names and addresses (no quotes, commas or spaces: they are
+# joined into one setting value).
+LISTEN_RE = re.compile(r"[A-Za-z0-9_.:%*-]+")
 
 # field -> (python types accepted, required, default template or None)
 FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
@@ -46,8 +63,10 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
 PROFILES = ("web", "oltp", "dw", "mixed", "desktop")
 STORAGES = ("ssd", "hdd", "san")
 RESOURCE_KEYS = ("memory", "cpus", "memory_reservation", "cpus_reservation")
-MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
-SETTING_RE = re.compile(r"^[a-z_][a-z0-9_.]*$")
+MEMORY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[bkmgBKMG]?")
+# On prod the security role owns these settings (and every ssl* one); through `settings` they could
+# weaken what it enforces, so they are refused there with the fix.
+PROD_MANAGED = sorted(set(_security.LOGGING) | set(_security.FORCED) | {"log_file_mode", "listen_addresses"})
 DESCRIPTIONS = {
     "name": "Instance name; also the cluster name (`postgresql@VERSION-NAME`) and the key of its credentials.",
     "port": "TCP port, unique per catalogue, 1024-65535.",
@@ -140,8 +159,8 @@ def _check_keys(entry: dict, label: str) -> list[str]:
 def _check_types(entry: dict, label: str) -> list[str]:
     problems = []
     for key, (types, _required, _default) in FIELDS.items():
-        if key not in entry or entry[key] is None:
-            continue
+        if key not in entry or entry[key] is None or key in NUMBERS:
+            continue  # numbers: _check_numbers
         value = entry[key]
         if types == (dict,):
             if not isinstance(value, dict):
@@ -154,77 +173,137 @@ def _check_types(entry: dict, label: str) -> list[str]:
                     label, key, value))
             continue
         if isinstance(value, bool) or not isinstance(value, types):
-            numeric = int in types
-            problems.append("%s: %s %r must be %s; fix: write it as %s" % (
-                label, key, value, ("an integer" if types == (int,) else "a number") if numeric else "a string",
-                "a plain number" if numeric else "a quoted string"))
+            problems.append("%s: %s %r must be a string; fix: write it as a quoted string" % (label, key, value))
+    return problems
+
+
+def _check_numbers(entry: dict, label: str) -> list[str]:
+    """Every number of an entry through one parser: finite, in range, no booleans (nan and inf
+    pass a `<= 0` check and would crash the tuner later)."""
+    problems = []
+    for key, (low, high, whole) in NUMBERS.items():
+        value = entry.get(key)
+        if value is None:
+            continue
+        _number, problem = _validate.number(value, low, high, whole, strings=False)
+        if not problem:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and isinstance(value, float)):
+            problems.append("%s: %s %r must be %s; fix: write it as a plain number" % (
+                label, key, value, "an integer" if whole else "a number"))
+        elif value != value or value in (float("inf"), float("-inf")):
+            problems.append("%s: %s %r is not a finite number; fix: write %s" % (
+                label, key, value, RANGES[key]))
+        elif key == "port":
+            problems.append("%s: port %d is outside %d-%d; fix: choose a free port in that range (the seed uses "
+                            "5433-5438)" % (label, value, PORT_MIN, PORT_MAX))
+        elif key == "version":
+            problems.append("%s: version %d is not a supported PostgreSQL major version; fix: use %d-%d" % (
+                label, value, VERSION_MIN, VERSION_MAX))
+        else:
+            problems.append("%s: %s %r %s; fix: write %s" % (
+                label, key, value, "must be positive" if value <= 0 else "is too large", RANGES[key]))
+    return problems
+
+
+def _check_strings(entry: dict, label: str) -> list[str]:
+    """No string of the catalogue may carry a control character: each reaches a file (compose and
+    env files, pg_hba, configuration, reports) where a newline starts a line of its own."""
+    problems = []
+    for key, value in entry.items():
+        if key in PATTERNED:
+            continue  # refused by their own pattern, with a more precise fix
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and _validate.CONTROL_RE.search(item):
+                problems.append("%s: %s %r holds a control character (newline, tab, ...); fix: write it on one "
+                                "line without control characters" % (label, key, item))
     return problems
 
 
 def _check_resources(entry: dict, label: str) -> list[str]:
-    resources = entry.get("resources")
+    return ["%s: %s" % (label, p) for p in resources_problems(entry.get("resources"))]
+
+
+def resources_problems(resources: Any, prefix: str = "resources") -> list[str]:
+    """Docker limits (the catalogue's `resources` or postgres_docker_resources)."""
     if not isinstance(resources, dict):
         return []
     problems = []
     for key, value in resources.items():
         if key not in RESOURCE_KEYS:
             close = difflib.get_close_matches(str(key), RESOURCE_KEYS, n=1, cutoff=0.5)
-            problems.append("%s: resources has unknown key '%s'; fix: %s" % (
-                label, key, "did you mean '%s'?" % close[0] if close else "use " + ", ".join(RESOURCE_KEYS)))
-        elif key.startswith("memory") and not MEMORY_RE.match(str(value)):
-            problems.append("%s: resources.%s %r is not a size; fix: write it like 512M or 1G" % (label, key, value))
-        elif key.startswith("cpus"):
-            try:
-                if float(value) <= 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append("%s: resources.%s %r is not a positive number of CPUs; fix: write it like "
-                                "0.5" % (label, key, value))
+            problems.append("%s has unknown key '%s'; fix: %s" % (
+                prefix, key, "did you mean '%s'?" % close[0] if close else "use " + ", ".join(RESOURCE_KEYS)))
+        elif key.startswith("memory"):
+            if isinstance(value, bool) or not MEMORY_RE.fullmatch(str(value)) or \
+                    not float(re.sub(r"[bkmgBKMG]$", "", str(value))) > 0:
+                problems.append("%s.%s %r is not a size; fix: write it like 512M or 1G" % (prefix, key, value))
+        else:
+            _number, problem = _validate.number(value, CPUS_MIN, CPUS_MAX)
+            if problem:
+                problems.append("%s.%s is not a number of CPUs: %s (like 0.5)" % (prefix, key, problem))
     return problems
 
 
 def _check_settings(entry: dict, label: str) -> list[str]:
-    settings = entry.get("settings")
-    if not isinstance(settings, dict):
-        return []
-    return ["%s: settings key %r is not a PostgreSQL setting name; fix: use lower-case names such as "
-            "work_mem" % (label, key) for key in settings if not SETTING_RE.match(str(key))] + [
-        "%s: settings.%s must be a single value, got %r; fix: write a string or a number" % (label, key, value)
-        for key, value in settings.items() if isinstance(value, (dict, list))]
+    return ["%s: %s" % (label, p) for p in _validate.settings_problems(entry.get("settings"))]
 
 
 def _check_values(entry: dict, label: str) -> list[str]:
     problems = []
     name = entry.get("name")
-    if isinstance(name, str) and not NAME_RE.match(name):
+    if isinstance(name, str) and not NAME_RE.fullmatch(name):
         problems.append("%s: name %r must match ^[a-z][a-z0-9_]*$ (it names the cluster, and Debian "
                         "cluster names may not contain dashes); fix: use e.g. %r" % (
                             label, name, re.sub(r"[^a-z0-9_]", "_", name.lower()).lstrip("0123456789_") or "app"))
-    port = entry.get("port")
-    if isinstance(port, int) and not isinstance(port, bool) and not PORT_MIN <= port <= PORT_MAX:
-        problems.append("%s: port %d is outside %d-%d; fix: choose a free port in that range "
-                        "(the seed uses 5433-5438)" % (label, port, PORT_MIN, PORT_MAX))
     for key in ("database", "owner", "app_role"):
         value = entry.get(key)
-        if isinstance(value, str) and (not IDENT_RE.match(value) or len(value.encode()) > IDENT_MAX):
-            problems.append("%s: %s %r is not a valid PostgreSQL identifier; fix: use lower-case "
-                            "letters, digits and underscores, starting with a letter, at most %d bytes" % (
-                                label, key, value, IDENT_MAX))
+        if isinstance(value, str):
+            problem = _validate.identifier(value)
+            if problem:
+                problems.append("%s: %s %s" % (label, key, problem))
+    for key in ("container", "volume"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            problem = _validate.docker_name(value, key)
+            if problem:
+                problems.append("%s: %s %s" % (label, key, problem))
+    compose = entry.get("compose_file")
+    if isinstance(compose, str):
+        problem = _validate.relative_path(compose)
+        if problem:
+            problems.append("%s: compose_file %s (relative to postgres_dev_dir)" % (label, problem))
+    addresses = entry.get("listen_addresses")
+    for address in addresses if isinstance(addresses, list) else []:
+        if isinstance(address, str) and not LISTEN_RE.fullmatch(address):
+            problems.append("%s: listen_addresses entry %r is not a host name or address; fix: write one name or "
+                            "address per list item, like 10.0.0.5" % (label, address))
     for key, allowed in (("profile", PROFILES), ("storage", STORAGES)):
         value = entry.get(key)
         if isinstance(value, str) and value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.5)
             problems.append("%s: %s %r is not one of %s; fix: %s" % (
                 label, key, value, ", ".join(allowed), "did you mean %r?" % close[0] if close else "pick one"))
-    for key in ("weight", "max_connections"):
-        value = entry.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-            problems.append("%s: %s %r must be positive; fix: use e.g. %s" % (
-                label, key, value, "1" if key == "weight" else "100"))
-    version = entry.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and not VERSION_MIN <= version <= VERSION_MAX:
-        problems.append("%s: version %d is not a supported PostgreSQL major version; fix: use %d-%d" % (
-            label, version, VERSION_MIN, VERSION_MAX))
+    return problems
+
+
+def managed_settings_problems(instances: list[dict], environment: str) -> list[str]:
+    """On prod, the settings the security role manages cannot come from the catalogue's `settings`."""
+    if environment != "prod":
+        return []
+    problems = []
+    for instance in instances:
+        settings = instance.get("settings") if isinstance(instance, dict) else None
+        if not isinstance(settings, dict):
+            continue
+        for key in sorted(k for k in settings if isinstance(k, str)):
+            if _validate.managed_setting(key, PROD_MANAGED):
+                fix = "list the addresses in the entry's listen_addresses field" if key == "listen_addresses" \
+                    else "remove it; the security role sets it on prod (docs/security.md)"
+                problems.append("instance '%s': settings.%s %r is managed by the security role on prod and "
+                                "cannot be set through the catalogue; fix: %s" % (
+                                    instance.get("name"), key, settings[key], fix))
     return problems
 
 
@@ -286,17 +365,22 @@ def validate(instances: Any, enabled: Any = "all", version: int = 15) -> tuple[l
         for key in ("port", "version"):
             if key in raw:
                 raw[key] = _as_int(raw[key])
-        problems += _check_keys(raw, label) + _check_types(raw, label) + _check_values(raw, label)
+        problems += _check_keys(raw, label) + _check_types(raw, label) + _check_numbers(raw, label)
+        problems += _check_strings(raw, label) + _check_values(raw, label)
         problems += _check_resources(raw, label) + _check_settings(raw, label)
         entries.append(raw)
     filled = [with_defaults(e, version) for e in entries]
     problems += _check_unique(filled)
     for index, (raw, entry) in enumerate(zip(entries, filled)):
         for key in ("owner", "app_role"):
-            if raw.get(key) is None and not problems:
+            if raw.get(key) is None and _validate.identifier(raw.get("database")) is None:
                 # A derived role (<database>_owner) can pass 63 bytes although the database does not.
                 problems += [p.replace("%s '" % key, "%s (derived from the database) '" % key, 1)
                              for p in _check_values({key: entry[key]}, _label(raw, index))]
+        if isinstance(entry.get("owner"), str) and entry.get("owner") == entry.get("app_role"):
+            problems.append("%s: owner and app_role are both %r, but they are two roles with two passwords (the "
+                            "owner's for DDL, the application's for rows); fix: give each its own name (defaults "
+                            "<database>_owner and <database>_app)" % (_label(raw, index), entry["owner"]))
     wanted = enabled_names(enabled, entries)
     known = [e.get("name") for e in entries]
     for name in wanted:
@@ -307,3 +391,14 @@ def validate(instances: Any, enabled: Any = "all", version: int = 15) -> tuple[l
     if problems:
         return [], problems
     return [e for e in filled if e["name"] in wanted], []
+
+
+def docker_problems(settings: Any, resources: Any) -> list[str]:
+    """The inventory's postgres_docker_settings and postgres_docker_resources, by the rules of the
+    catalogue's own `settings` and `resources`."""
+    problems = ["host: postgres_docker_%s" % p for p in _validate.settings_problems(settings)]
+    if resources is not None and not isinstance(resources, dict):
+        problems.append("host: postgres_docker_resources %r must be a mapping; fix: write it as 'key: value' "
+                        "lines" % (resources,))
+    problems += ["host: %s" % p for p in resources_problems(resources, "postgres_docker_resources")]
+    return problems

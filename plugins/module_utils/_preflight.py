@@ -176,6 +176,7 @@ def only_these(instances: list[dict], only) -> tuple[list[dict], list[str]]:
 def run(params: dict) -> dict:
     instances, problems = _catalogue.validate(params["instances"], params["enabled"], params["default_version"])
     docker = params.get("docker") or {}
+    problems += _catalogue.docker_problems(docker.get("settings"), docker.get("resources"))
     runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
     host_plan = None
     if not problems and (params.get("tuning") or {}).get("enabled"):

@@ -26,7 +26,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._batch import run
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
-BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
+BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?\Z")
 PG_ROOT = "/usr/lib/postgresql"
 TEMP_SUFFIX = "_darevel_restore"
 IDENT_MAX = 63
@@ -36,8 +36,8 @@ STAGE_DIR = "/tmp/darevel-restore"
 # with format() quoting the names.
 # The manifest's tables and counts, as "schema.table|rows" lines of psql -At.
 COUNT_SQL = "SELECT n.nspname || '.' || c.relname, %s %s" % (ROW_COUNT, COUNTED_TABLES)
-CREATE_ROLE = re.compile(r'^CREATE ROLE ("(?:[^"]|"")+"|[^\s;]+);\s*$')
-GRANTED_BY = re.compile(r'\s+GRANTED BY\s+("(?:[^"]|"")+"|[^\s;]+)\s*;\s*$')
+CREATE_ROLE = re.compile(r'^CREATE ROLE ("(?:[^"]|"")+"|[^\s;]+);\s*\Z')
+GRANTED_BY = re.compile(r'\s+GRANTED BY\s+("(?:[^"]|"")+"|[^\s;]+)\s*;\s*\Z')
 ALTER_ROLE = re.compile(r'^ALTER ROLE ("(?:[^"]|"")+"|[^\s;]+) ')
 
 

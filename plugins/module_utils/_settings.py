@@ -13,28 +13,33 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.darevel.postgres.plugins.module_utils import _validate
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._tuning import restart_settings
 
 FILENAME = "50-darevel-settings.conf"
-_LINE_RE = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*=\s*'((?:[^']|'')*)'\s*$")
+_LINE_RE = re.compile(r"\s*([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\s*=\s*'((?:[^'\\]|''|\\.)*)'\s*")
 
 
 def render(settings: dict) -> str:
+    """The file: one `name = 'value'` line per setting, quoted by postgresql.conf's rules. A name
+    that is no parameter name, a directive (include ...) or a value with a control character is
+    refused here too, so that nothing but the given settings can reach the file."""
+    problems = _validate.settings_problems(settings)
+    if problems:
+        raise DarevelError("; ".join(problems))
     lines = ["# Managed by darevel.postgres (pg_instance): the instance's settings; edits are replaced."]
     for name in sorted(settings):
-        value = settings[name]
-        if isinstance(value, bool):
-            value = "on" if value else "off"
-        lines.append("%s = '%s'" % (name, str(value).replace("'", "''")))
+        lines.append("%s = %s" % (name, _validate.quote_setting(settings[name])))
     return "\n".join(lines) + "\n"
 
 
 def parse(text: str) -> dict:
     found = {}
     for line in text.splitlines():
-        match = _LINE_RE.match(line)
+        match = _LINE_RE.fullmatch(line)
         if match:
-            found[match.group(1)] = match.group(2).replace("''", "'")
+            found[match.group(1)] = _validate.unquote_setting(match.group(2))
     return found
 
 

@@ -90,14 +90,14 @@ ORDER = ("max_connections", "shared_buffers", "effective_cache_size", "maintenan
          "max_parallel_workers_per_gather", "max_parallel_maintenance_workers", "huge_pages")
 UNITS = {"": None, "b": 1, "k": KB, "kb": KB, "m": MIB, "mb": MIB, "g": GIB, "gb": GIB,
          "t": 1024 * GIB, "tb": 1024 * GIB}
-SIZE_RE = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+SIZE_RE = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*", re.IGNORECASE)
 
 
 # --- units ---------------------------------------------------------------------------------------
 
 def parse_memory(value: Any, base: int = KB, name: str = "value") -> int:
     """'512MB', '64kB', '1GB' or a bare number in the setting's base unit -> bytes (-1 stays -1)."""
-    match = SIZE_RE.match(str(value))
+    match = SIZE_RE.fullmatch(str(value))
     if isinstance(value, bool) or not match or match.group(2).lower() not in UNITS:
         raise DarevelError("%s %r is not a memory size; fix: write it like 512MB, 64kB or 1GB" % (name, value))
     number, unit = float(match.group(1)), UNITS[match.group(2).lower()]
@@ -148,7 +148,7 @@ def _positive(instance: dict, key: str, default: Any) -> Any:
         number = float(value)
     except (TypeError, ValueError):
         number = 0
-    if isinstance(value, bool) or number <= 0:
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
         raise DarevelError("instance '%s': %s %r must be a positive number; fix: write e.g. %s" % (
             instance.get("name"), key, value, default or 1))
     return number
@@ -385,9 +385,12 @@ def _mib(size: float) -> str:
 
 
 def _check_host(memory: int, cpus: float, reserve: int) -> None:
-    if memory <= 0 or cpus <= 0:
-        raise DarevelError("host memory %r and CPUs %r must be positive; fix: pass the facts "
-                           "ansible_memtotal_mb and ansible_processor_vcpus" % (memory, cpus))
+    finite = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                 for v in (memory, cpus, reserve))
+    if not finite or memory <= 0 or cpus <= 0 or reserve < 0:
+        raise DarevelError("host memory %r, CPUs %r and reserve %r must be positive (and finite); fix: "
+                           "pass the facts ansible_memtotal_mb and ansible_processor_vcpus (or "
+                           "postgres_tuning_memory_mb, postgres_tuning_cpus)" % (memory, cpus, reserve))
     if reserve >= memory:
         raise DarevelError("the OS reserve %s is not below the host's memory %s; fix: lower the reserve" % (
             _mib(reserve), _mib(memory)))

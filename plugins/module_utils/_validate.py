@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rules every value from the catalogue or the inventory passes before it reaches a file, SQL,
+a path or a command line (private to darevel.postgres; standard library only).
+
+Each check returns a problem text (naming the value and the fix) or None, so that callers can
+prefix the instance and collect every problem at once. Patterns are matched whole
+(`re.fullmatch`): `$` would also match before a trailing newline.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from typing import Any, Optional
+
+# --- identifiers -------------------------------------------------------------------------------
+
+# Lower-case unquoted SQL identifiers without `$` (PostgreSQL allows it, but a `$` reaches shell
+# scripts, env files and compose files, where it expands); 63 bytes is NAMEDATALEN - 1.
+IDENT_RE = re.compile(r"[a-z_][a-z0-9_]*")
+IDENT_MAX = 63
+
+# Names PostgreSQL refuses as role names or treats specially, and names pg_hba.conf reads as
+# keywords rather than as a database or role: one list for database, owner and app_role.
+RESERVED = {
+    "postgres": "the bootstrap superuser and the maintenance database",
+    "template0": "a template database",
+    "template1": "a template database",
+    "public": "the pseudo-role every role belongs to",
+    "none": "reserved by PostgreSQL as a role name",
+    "current_user": "an SQL keyword for the session's role",
+    "current_role": "an SQL keyword for the session's role",
+    "session_user": "an SQL keyword for the session's role",
+    "user": "an SQL keyword for the session's role",
+    "all": "a pg_hba.conf keyword matching every database and role",
+    "sameuser": "a pg_hba.conf keyword",
+    "samerole": "a pg_hba.conf keyword",
+    "samegroup": "a pg_hba.conf keyword",
+    "replication": "a pg_hba.conf keyword for replication connections",
+}
+RESERVED_PREFIX = "pg_"
+
+
+def reserved(value: str) -> Optional[str]:
+    """Why `value` may not be a database or role name, or None."""
+    lowered = value.lower()
+    if lowered in RESERVED:
+        return RESERVED[lowered]
+    if lowered.startswith(RESERVED_PREFIX):
+        return "names starting with pg_ are reserved for PostgreSQL's own roles"
+    return None
+
+
+def identifier(value: Any) -> Optional[str]:
+    """A database or role name: lower-case identifier, at most 63 bytes, not reserved."""
+    if not isinstance(value, str) or not IDENT_RE.fullmatch(value) or len(value.encode()) > IDENT_MAX:
+        return ("%r is not a valid PostgreSQL identifier; fix: use lower-case letters, digits and underscores "
+                "(no $), starting with a letter or underscore, at most %d bytes" % (value, IDENT_MAX))
+    why = reserved(value)
+    if why:
+        return "%r is reserved (%s); fix: use a name of the application's own, e.g. %r" % (
+            value, why, "app_" + value.lstrip("_") if not value.startswith("pg_") else "app_" + value[3:])
+    return None
+
+
+# --- Docker names --------------------------------------------------------------------------------
+
+# The engine's rule for container and volume names; anything else (a host path such as /srv/x or
+# ./data, a name with a space) is refused here rather than later by the engine.
+DOCKER_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+
+
+def docker_name(value: Any, what: str) -> Optional[str]:
+    if isinstance(value, str) and DOCKER_NAME_RE.fullmatch(value):
+        return None
+    hint = " (a host path is not a volume name)" if what == "volume" and isinstance(value, str) and (
+        "/" in value or value.startswith(".")) else ""
+    return ("%r is not a Docker %s name%s; fix: use letters, digits, '_', '.' and '-', starting with a letter "
+            "or digit, at least 2 characters" % (value, what, hint))
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def relative_path(value: Any) -> Optional[str]:
+    """A path below a root the inventory names (postgres_dev_dir, a backup directory): relative,
+    '/'-separated segments of letters, digits, '_', '.' and '-' (none of them '.' or '..', none
+    starting with '.' or '-'), so it stays inside its root and reads the same in every script."""
+    if not isinstance(value, str) or not value:
+        return "%r is not a relative path; fix: write it like apps/chat/postgres-compose.yml" % (value,)
+    if value.startswith("/") or value.startswith("\\") or re.match(r"[A-Za-z]:", value):
+        return "%r is absolute; fix: make it relative to its root, like apps/chat/postgres-compose.yml" % value
+    parts = value.split("/")
+    if ".." in parts or "." in parts:
+        return "%r contains '.' or '..' and could leave its root; fix: write the path without them" % value
+    if not all(PATH_SEGMENT_RE.fullmatch(part) for part in parts):
+        return ("%r has an empty segment or characters other than letters, digits, '_', '.', '-' and '/'; fix: "
+                "write it like apps/chat/postgres-compose.yml" % value)
+    return None
+
+
+def inside(root: str, value: str) -> str:
+    """The path of `value` under `root`; ValueError when the value breaks relative_path() or the
+    joined path does not stay below the root."""
+    problem = relative_path(value)
+    if problem:
+        raise ValueError(problem)
+    base = posixpath.normpath(root)
+    joined = posixpath.normpath(posixpath.join(base, value))
+    if not joined.startswith(base.rstrip("/") + "/"):
+        raise ValueError("%r leaves %s; fix: write a path below it" % (value, root))
+    return joined
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+def number(value: Any, minimum: float, maximum: float, integer: bool = False, strings: bool = True):
+    """(the number, None) or (None, problem): finite, within [minimum, maximum], never a boolean;
+    a string of digits (from -e or a template) counts when `strings`."""
+    kind = "a whole number" if integer else "a number"
+    wanted = "%s from %s to %s" % (kind, _plain(minimum), _plain(maximum))
+    if isinstance(value, str) and strings:
+        text = value.strip()
+        try:
+            value = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else float(text)
+        except ValueError:
+            return None, "%r is not %s; fix: write %s" % (value, kind, wanted)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, "%r is not %s; fix: write %s" % (value, kind, wanted)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, "%r is not a finite number; fix: write %s" % (value, wanted)
+    if integer and (isinstance(value, float) or value != int(value)):
+        return None, "%r is not a whole number; fix: write %s" % (value, wanted)
+    if not minimum <= value <= maximum:
+        return None, "%r is out of range; fix: write %s" % (value, wanted)
+    return (int(value) if integer else value), None
+
+
+def _plain(bound: float) -> str:
+    return ("%d" % bound) if float(bound).is_integer() else ("%g" % bound)
+
+
+# --- PostgreSQL settings ------------------------------------------------------------------------
+
+# A parameter name as postgresql.conf reads one: `name` or `class.name` (PostgreSQL folds case; the
+# collection writes names in lower case).
+SETTING_NAME_RE = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?")
+# Directives and file locations: through `settings` they would make the server read other files or
+# move its data, configuration or authentication away from what the collection manages.
+SETTING_REFUSED = {
+    "include": "an include directive",
+    "include_if_exists": "an include directive",
+    "include_dir": "an include directive",
+    "config_file": "a file location the collection manages",
+    "hba_file": "a file location the collection manages",
+    "ident_file": "a file location the collection manages",
+    "data_directory": "a file location the collection manages",
+    "external_pid_file": "a file location outside the data directory",
+    "port": "the catalogue's `port` field sets it (preflight checks that port)",
+}
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def setting_name(key: Any) -> Optional[str]:
+    if not isinstance(key, str) or not SETTING_NAME_RE.fullmatch(key):
+        return ("key %r is not a PostgreSQL parameter name; fix: use a lower-case name such as work_mem (or "
+                "class.name for an extension's setting)" % (key,))
+    if key in SETTING_REFUSED:
+        return "key %r is refused (%s); fix: remove it from settings" % (key, SETTING_REFUSED[key])
+    return None
+
+
+def setting_value(key: str, value: Any) -> Optional[str]:
+    if isinstance(value, (dict, list, tuple, set)) or value is None:
+        return "%s must be a single value, got %r; fix: write a string or a number" % (key, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "%s %r is not a finite number; fix: write a number or a quoted string" % (key, value)
+    if CONTROL_RE.search(render_value(value)):
+        return ("%s %r holds a control character (newline, tab, ...), which a configuration line cannot hold; "
+                "fix: write the value on one line without control characters" % (key, value))
+    return None
+
+
+def settings_problems(settings: Any) -> list[str]:
+    """Every problem of a settings mapping (keys and values), without a prefix."""
+    if settings is None:
+        return []
+    if not isinstance(settings, dict):
+        return ["settings %r must be a mapping; fix: write it as 'name: value' lines" % (settings,)]
+    problems = []
+    for key, value in settings.items():
+        problem = setting_name(key)
+        if problem:
+            problems.append("settings %s" % problem)
+            continue
+        problem = setting_value(key, value)
+        if problem:
+            problems.append("settings.%s" % problem)
+    return problems
+
+
+def render_value(value: Any) -> str:
+    """A value as PostgreSQL reads it: booleans as on/off, everything else as its text."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def quote_setting(value: Any) -> str:
+    """The value as a postgresql.conf string literal: in single quotes, a quote doubled and a
+    backslash doubled (the configuration parser reads backslash escapes such as \\n inside quotes).
+    ValueError for a value no configuration line can hold."""
+    text = render_value(value)
+    if CONTROL_RE.search(text):
+        raise ValueError("setting value %r holds a control character" % text)
+    return "'%s'" % text.replace("\\", "\\\\").replace("'", "''")
+
+
+def unquote_setting(literal: str) -> str:
+    """The inverse of quote_setting for the literals it writes (the part between the quotes)."""
+    out, i = [], 0
+    while i < len(literal):
+        char = literal[i]
+        if char == "\\" and i + 1 < len(literal):
+            out.append(literal[i + 1])
+            i += 2
+        elif char == "'" and literal[i + 1:i + 2] == "'":
+            out.append("'")
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def managed_setting(key: str, managed: Any) -> bool:
+    """Whether the security role owns `key` on prod: one of `managed`, or any ssl* setting."""
+    return key in managed or key == "ssl" or key.startswith("ssl_")
