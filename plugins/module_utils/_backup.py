@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - reported when a docker backup needs it
 SOCKET_DIR = "/var/run/postgresql"
 BIN_CANDIDATES = ("/usr/lib/postgresql/{v}/bin", "/usr/pgsql-{v}/bin")
 FORMATS = {"custom": ("c", ".dump"), "directory": ("d", ".dir")}
-COMPRESSION_RE = re.compile(r"^(none|gzip|lz4|zstd)(?::([0-9]{1,2}))?$")
+COMPRESSION_RE = re.compile(r"^(none|gzip|lz4|zstd)(?::([0-9]{1,2}))?\Z")
 LEVELS = {"gzip": (1, 9, 6), "lz4": (1, 12, None), "zstd": (1, 22, 3)}
 MARK = "__darevel_end__"
 SEP = "\x1f"
@@ -110,7 +110,7 @@ def check_options(items: list[dict], options: dict) -> list[str]:
             root, _manifest.DEFAULT_ROOT))
     for item in items:
         name = str(item.get("name") or "")
-        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", name):
+        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z", name):
             found.append("instance '%s': the name cannot be a backup directory name; fix: use letters, digits, "
                          "'_', '-' and '.'" % name)
         if options.get("runtime") == "native" and not item.get("port"):
@@ -535,7 +535,7 @@ def write_backup(target, partial: str, options: dict) -> dict:
         databases.append({"name": dbname, "format": fmt, "path": rel, "row_counts": counts})
     files = finalize(partial)
     manifest = _manifest.build(target.name, options["backup_id"], target.runtime, server, started,
-                               _manifest.utc_now(), label, databases, files)
+                               _manifest.utc_now(), label, databases, files, options.get("sequence"))
     _manifest.write_json(os.path.join(partial, _manifest.MANIFEST), manifest)
     timings["_total"] = round(time.monotonic() - begin_all, 3)
     return {"manifest": manifest, "timings": timings}
@@ -568,14 +568,15 @@ def report(manifest: dict, path: str, timings: dict, problems: list[str], retent
 
 
 def apply_retention(directory: str, policy: Optional[dict], check_mode: bool = False,
-                    extra: Optional[dict] = None) -> dict:
-    """Plan over the complete backups (plus `extra`, a backup check mode would write) and delete."""
+                    extra: Optional[dict] = None, current: Optional[str] = None) -> dict:
+    """Plan over the complete backups (plus `extra`, a backup check mode would write) and delete;
+    `current` (the backup this run wrote) and the newest verified one are never deleted."""
     full, _problems = _retention.check_policy(policy)
-    backups = [{"id": b["id"], "time": _retention.parse_time(b["id"]), "verified": b["verified"]}
-               for b in _manifest.list_backups(directory)]
+    backups = [{"id": b["id"], "time": _retention.parse_time(b["id"]), "verified": b["verified"],
+                "sequence": _manifest.sequence_of(b["manifest"])} for b in _manifest.list_backups(directory)]
     if extra:
         backups.append(extra)
-    decided = _retention.plan(backups, full)
+    decided = _retention.plan(backups, full, current=current or (extra or {}).get("id"))
     if not check_mode:
         for backup_id in decided["delete"]:
             delete_backup(directory, backup_id)
@@ -600,6 +601,7 @@ def backup_instance(item: dict, options: dict, check_mode: bool = False) -> dict
         partial = os.path.join(directory, _manifest.partial_name(backup_id))
         try:
             written = write_backup(target, partial, dict(options, backup_id=backup_id,
+                                                         sequence=_manifest.next_sequence(directory),
                                                          databases=wanted_databases(item, options)))
             final = os.path.join(directory, backup_id)
             os.rename(partial, final)
@@ -617,7 +619,8 @@ def backup_instance(item: dict, options: dict, check_mode: bool = False) -> dict
                   "under %s" % (name, backup_id, "; ".join(problems), root)
             record(directory, "failed", backup_id, msg)
             raise DarevelError(msg)
-        retention = apply_retention(directory, options.get("retention")) if options.get("prune", True) else {}
+        retention = apply_retention(directory, options.get("retention"), current=backup_id) \
+            if options.get("prune", True) else {}
         record(directory, "ok", backup_id, "")
     return report(written["manifest"], final, written["timings"], problems, retention, removed)
 
@@ -629,7 +632,8 @@ def plan_only(target, directory: str, options: dict) -> dict:
     now = _manifest.utc_now()
     taken = set(os.listdir(directory)) if os.path.isdir(directory) else set()
     backup_id = _manifest.new_backup_id(now, taken)
-    extra = {"id": backup_id, "time": _retention.parse_time(backup_id), "verified": True}
+    extra = {"id": backup_id, "time": _retention.parse_time(backup_id), "verified": True,
+             "sequence": _manifest.next_sequence(directory)}
     retention = apply_retention(directory, options.get("retention"), True, extra) if options.get("prune", True) \
         else {}
     return {"name": target.name, "runtime": target.runtime, "backup_id": backup_id,

@@ -22,8 +22,8 @@ GLOBALS = "globals.sql"
 LAST_RUN = "last_run.json"
 LOCK = ".lock"
 DEFAULT_ROOT = "/var/backups/darevel-postgres"
-ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$")
-PARTIAL_RE = re.compile(r"^\.[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.partial$")
+ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\Z")
+PARTIAL_RE = re.compile(r"^\.[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.partial\Z")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -101,14 +101,37 @@ def file_entries(directory: str) -> list[dict]:
 
 
 def build(instance: str, backup_id: str, runtime: str, server: dict, started: datetime, finished: datetime,
-          compression: str, databases: list[dict], files: list[dict]) -> dict:
-    """manifest.json's content (format 1)."""
-    return {
+          compression: str, databases: list[dict], files: list[dict], sequence: Optional[int] = None) -> dict:
+    """manifest.json's content (format 1). `sequence`: the backup's place among the instance's
+    backups (see next_sequence); manifests written before it have none."""
+    manifest = {
         "format": FORMAT, "instance": instance, "backup_id": backup_id, "runtime": runtime,
         "server_version": server["version"], "server_version_num": server["version_num"],
         "started_at": iso(started), "finished_at": iso(finished), "compression": compression,
         "globals": {"file": GLOBALS}, "databases": databases, "files": files,
     }
+    if sequence is not None:
+        manifest["sequence"] = sequence
+    return manifest
+
+
+def sequence_of(manifest: Optional[dict]) -> Optional[int]:
+    value = (manifest or {}).get("sequence")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def order_key(backup: dict) -> tuple:
+    """Sort key of a listed backup, oldest first, that no clock step can reorder: the sequence
+    number its manifest records; a backup from before sequence numbers (none recorded) sorts
+    before every numbered one, by its id (the time it was taken) as before."""
+    sequence = sequence_of(backup.get("manifest")) if "manifest" in backup else backup.get("sequence")
+    return (1, sequence, backup["id"]) if sequence is not None else (0, 0, backup["id"])
+
+
+def next_sequence(directory: str) -> int:
+    """One more than the highest sequence number among the instance's complete backups (1 for the
+    first): monotonic whatever the wall clock does, because retention never deletes the newest."""
+    return max([sequence_of(b["manifest"]) or 0 for b in list_backups(directory)] + [0]) + 1
 
 
 def fsync_dir(path: str) -> None:
@@ -171,8 +194,9 @@ def problems(backup_dir: str, manifest: dict, hashes: bool = True) -> list[str]:
 
 
 def list_backups(directory: str) -> list[dict]:
-    """Complete backups of one instance, newest first: [{id, path, manifest or None, verified}].
-    `verified`: the manifest loads and every file it names is there with its size."""
+    """Complete backups of one instance, newest first (by order_key, not by the clock):
+    [{id, path, manifest or None, verified}]. `verified`: the manifest loads and every file it
+    names is there with its size."""
     try:
         names = os.listdir(directory)
     except OSError:
@@ -188,7 +212,7 @@ def list_backups(directory: str) -> list[dict]:
             manifest = None
         out.append({"id": name, "path": path, "manifest": manifest,
                     "verified": manifest is not None and not problems(path, manifest, hashes=False)})
-    return out
+    return sorted(out, key=order_key, reverse=True)
 
 
 def read_last_run(directory: str) -> Optional[dict]:

@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which backups to keep: the last N, plus the newest of each of the last D days and W ISO weeks.
 
-Pure logic, private to darevel.postgres. Two rules win over the policy: the newest verified backup
-is never deleted, and nothing is deleted when the current run failed.
+Pure logic, private to darevel.postgres. Three rules win over the policy: the backup the current
+run has just made and the newest verified backup are never deleted, and nothing is deleted when
+the current run failed. "Newest" is the order of the sequence numbers the manifests record, not
+of the wall clock: after the clock steps back, a fresh backup's id names an earlier time than
+older backups, and sorting by time would make it the first to go.
 """
 
 from __future__ import annotations
@@ -44,13 +47,22 @@ def _newest_per(backups: list[dict], period, count: int) -> dict[str, str]:
     return chosen
 
 
-def plan(backups: list[dict], policy: dict, current_failed: bool = False) -> dict:
-    """Decide over complete backups [{id, time: datetime, verified: bool}].
+def order_key(backup: dict) -> tuple:
+    """Oldest first: numbered backups (their manifest's sequence) after those from before sequence
+    numbers, which keep the old order by time."""
+    sequence = backup.get("sequence")
+    if isinstance(sequence, int) and not isinstance(sequence, bool):
+        return (1, sequence, backup["id"])
+    return (0, backup["time"], backup["id"])
+
+
+def plan(backups: list[dict], policy: dict, current_failed: bool = False, current: Optional[str] = None) -> dict:
+    """Decide over complete backups [{id, time: datetime, verified: bool, sequence: int or None}];
+    `current`: the id of the backup this run has just written (never deleted).
 
     Returns {"keep": [ids, newest first], "delete": [ids], "reasons": {id: [why kept]}}.
     """
-    ordered = sorted([b for b in backups if b.get("time") is not None], key=lambda b: (b["time"], b["id"]),
-                     reverse=True)
+    ordered = sorted([b for b in backups if b.get("time") is not None], key=order_key, reverse=True)
     undated = [b for b in backups if b.get("time") is None]
     reasons: dict[str, list[str]] = {b["id"]: [] for b in ordered}
     reasons.update({b["id"]: ["unknown date"] for b in undated})
@@ -64,6 +76,8 @@ def plan(backups: list[dict], policy: dict, current_failed: bool = False) -> dic
     verified = [b for b in ordered if b.get("verified")]
     if verified:
         reasons[verified[0]["id"]].append("newest verified")
+    if current in reasons:
+        reasons[current].append("this run's backup")
     if current_failed:
         for backup in ordered:
             reasons[backup["id"]].append("current run failed")

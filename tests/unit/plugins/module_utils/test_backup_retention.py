@@ -119,3 +119,58 @@ def test_policy_defaults_fill_in():
 ])
 def test_parse_time(backup_id, expected):
     assert _retention.parse_time(backup_id) == expected
+
+
+# --- the clock is not trusted -----------------------------------------------------------------
+
+def numbered(backups: list[dict]) -> list[dict]:
+    """Sequence numbers as the manifests record them: oldest first, 1, 2, ..."""
+    return [dict(b, sequence=len(backups) - i) for i, b in enumerate(backups)]
+
+
+def test_after_the_clock_steps_back_the_fresh_backup_is_the_newest():
+    older = numbered(daily(10))  # written while the clock ran ahead
+    fresh = dict(backup(START - timedelta(days=400)), sequence=11)  # the clock was then set back
+    result = _retention.plan(older + [fresh], policy(keep_last=3), current=fresh["id"])
+    assert result["keep"][0] == fresh["id"]
+    assert result["keep"] == [fresh["id"], older[0]["id"], older[1]["id"]]
+    assert fresh["id"] not in result["delete"]
+
+
+def test_the_current_backup_survives_even_a_policy_that_keeps_nothing():
+    older = numbered(daily(5))
+    fresh = dict(backup(START - timedelta(days=400), verified=False), sequence=6)
+    result = _retention.plan(older + [fresh], policy(), current=fresh["id"])
+    assert "this run's backup" in result["reasons"][fresh["id"]]
+    # ... and the newest verified one (by sequence) is kept as well.
+    assert result["reasons"][older[0]["id"]] == ["newest verified"]
+    assert sorted(result["keep"]) == sorted([fresh["id"], older[0]["id"]])
+
+
+def test_the_newest_verified_is_chosen_by_sequence_not_by_time():
+    future = dict(backup(START + timedelta(days=30)), sequence=1)
+    fresh = dict(backup(START), sequence=2)
+    result = _retention.plan([future, fresh], policy())
+    assert result["keep"] == [fresh["id"]] and result["delete"] == [future["id"]]
+
+
+def test_backups_from_before_sequence_numbers_sort_before_numbered_ones():
+    old = daily(3)  # no sequence: ordered by time among themselves, as before
+    new = dict(backup(START - timedelta(days=100)), sequence=1)
+    result = _retention.plan(old + [new], policy(keep_last=2))
+    assert result["keep"] == [new["id"], old[0]["id"]]
+
+
+def test_list_backups_and_next_sequence_follow_the_manifests(tmp_path):
+    from ansible_collections.darevel.postgres.plugins.module_utils import _manifest
+    server = {"version": "15.10", "version_num": 150010}
+    assert _manifest.next_sequence(str(tmp_path)) == 1
+    for backup_id, sequence in (("20200101T000000Z", None), ("20301231T000000Z", 1), ("20261126T023000Z", 2)):
+        path = tmp_path / backup_id
+        path.mkdir()
+        _manifest.write_json(str(path / "manifest.json"), _manifest.build(
+            "mail", backup_id, "native", server, START, START, "gzip:6", [], [], sequence))
+    listed = [b["id"] for b in _manifest.list_backups(str(tmp_path))]
+    assert listed == ["20261126T023000Z", "20301231T000000Z", "20200101T000000Z"]
+    assert _manifest.next_sequence(str(tmp_path)) == 3
+    assert _manifest.last_backup(str(tmp_path.parent), tmp_path.name)["backup_id"] == "20261126T023000Z"
