@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # OS packages the test suite needs on a Debian 12 machine.
 TEST_OS_PACKAGES := postgresql postgresql-common postgresql-contrib debootstrap docker.io git rsync docker-compose
 
-.PHONY: help up down start stop restart logs status audit venv test test-deps unit lint sanity integration fleet build-test molecule bench clean
+.PHONY: help up down start stop restart logs status audit venv test test-deps unit lint sanity integration fleet build-test installed molecule bench clean
 
 help:
 	@echo "make up          converge this machine: the six instances on 127.0.0.1:5433-5438"
@@ -26,8 +26,8 @@ help:
 	@echo "make audit [APPS=chat,mail]  security audit: table and reports/<host>/audit.json"
 	@echo "make start | stop | restart [APPS=slides,mail]   only the instances named (all when omitted)"
 	@echo "make logs APP=slides [LINES=100]                  the last lines of one instance's log"
-	@echo "make test        the whole suite: unit, lint, sanity, integration, fleet, build, molecule"
-	@echo "make unit | lint | sanity | integration | fleet | build-test | molecule   one tier"
+	@echo "make test        the whole suite: unit, lint, sanity, integration, fleet, build, installed, molecule"
+	@echo "make unit | lint | sanity | integration | fleet | build-test | installed | molecule   one tier"
 	@echo "make bench       benchmarks, native and docker (see docs/benchmarks.md)"
 
 venv:
@@ -78,6 +78,9 @@ integration: test-deps
 
 build-test: venv
 	@scripts/run-tests.sh build
+
+installed: test-deps
+	@scripts/run-tests.sh installed
 
 fleet: test-deps
 	@scripts/run-tests.sh fleet
