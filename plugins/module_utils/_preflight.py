@@ -9,6 +9,8 @@ import glob
 import importlib.util
 import os
 import re
+import socket
+import sys
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports, _tuning
@@ -86,7 +88,38 @@ def port_problems(instances: list[dict], ports=None, proc: str = "/proc", runtim
     return problems
 
 
+def has_library(name: str) -> bool:
+    """Whether the Python running this module (the one Ansible uses on the target) imports `name`."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def ping_without_sdk(docker_host: Optional[str], timeout: float = 5) -> bool:
+    """GET /_ping on the engine's unix or tcp (plain HTTP) address with the standard library, for a
+    target that does not have the Docker SDK yet; any other address counts as not answering."""
+    address = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    try:
+        if address.startswith("unix://"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(address[len("unix://"):])
+        elif address.startswith("tcp://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+            host, _sep, port = address[len("tcp://"):].rstrip("/").rpartition(":")
+            sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+        else:
+            return False
+        with sock:
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return sock.recv(64).split(b"\r\n", 1)[0].split()[1:2] == [b"200"]
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def docker_answers(docker_host: Optional[str]) -> bool:
+    if not has_library("docker"):
+        return ping_without_sdk(docker_host)
     try:
         from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
         return bool(client(docker_host, timeout=5).ping())
@@ -95,8 +128,63 @@ def docker_answers(docker_host: Optional[str]) -> bool:
 
 
 def docker_published(docker_host: Optional[str]) -> dict:
+    if not has_library("docker"):
+        # Read again once the instance role has installed the SDK: pg_container names a port
+        # another container publishes when it fails to start.
+        return {}
     from ansible_collections.darevel.postgres.plugins.module_utils._docker import client, published_ports
     return published_ports(client(docker_host))
+
+
+# The Python libraries each runtime's modules import on the target, with Debian's package.
+LIBRARIES = {
+    "native": [("psycopg2", "python3-psycopg2")],
+    "docker": [("docker", "python3-docker")],
+}
+
+
+def system_python(executable: str = sys.executable, prefix: str = sys.prefix,
+                  base_prefix: str = getattr(sys, "base_prefix", sys.prefix)) -> bool:
+    """Whether the distribution's python3-* packages are importable by this interpreter: it is
+    /usr/bin/python3 (or the file it links to) and not a virtualenv."""
+    if prefix != base_prefix:
+        return False
+    try:
+        return os.path.realpath(executable) == os.path.realpath("/usr/bin/python3")
+    except OSError:
+        return False
+
+
+def python_libraries(runtime: str, mode: str, executable: str = sys.executable,
+                     has=has_library, apt: Optional[bool] = None, system: Optional[bool] = None):
+    """(missing Debian packages the instance role installs, problems) for the runtime's libraries.
+
+    mode `install`: the converge installs what is missing; only a target where that cannot work
+    is a problem (apt installs for /usr/bin/python3 alone). mode `require`: a verb that installs
+    nothing needs the libraries already there. mode `ignore`: not checked."""
+    missing = [(module, package) for module, package in LIBRARIES.get(runtime, []) if not has(module)]
+    if mode == "ignore" or not missing:
+        return [], []
+    apt = os.path.exists("/usr/bin/apt-get") if apt is None else apt
+    system = system_python(executable) if system is None else system
+    modules = " and ".join(module for module, _package in missing)
+    packages = " ".join(package for _module, package in missing)
+    what = "host: the Python that Ansible uses on this host (%s) cannot import %s, which the %s runtime " \
+           "needs" % (executable, modules, runtime)
+    if mode == "install" and apt and system:
+        return [package for _module, package in missing], []
+    if mode == "install" and not system:
+        return [], ["%s, and the %s package%s would not reach this interpreter; fix: install %s into its "
+                    "environment (%s -m pip install %s) or set ansible_python_interpreter=/usr/bin/python3" % (
+                        what, packages, "s" if len(missing) > 1 else "", modules, executable,
+                        " ".join("psycopg2-binary" if m == "psycopg2" else m for m, _p in missing))]
+    if mode == "install":
+        return [], ["%s; fix: install it with the distribution's package manager (the Debian packages are "
+                    "%s), or set postgres_install_packages: true on a Debian host" % (what, packages)]
+    fix = ("apt-get install %s, or run playbooks/site.yml, which installs it" % packages) if apt and system else \
+        ("%s -m pip install %s" % (executable, " ".join("psycopg2-binary" if m == "psycopg2" else m
+                                                         for m, _p in missing)))
+    return [], ["%s; fix: %s" % (what, fix)]
 
 
 def disk_problems(instances: list[dict], min_free_mb: int, path: str = DATA_ROOT) -> list[str]:
@@ -195,6 +283,8 @@ def run(params: dict) -> dict:
         problems.append("host: postgres_runtime is docker but no Docker engine answers%s; fix: start Docker "
                         "(Docker Desktop, or dockerd) or set postgres_runtime to native" % (
                             " at %s" % docker["host"] if docker.get("host") else ""))
+    libraries_missing, library_problems = python_libraries(runtime, params.get("python_libraries") or "install")
+    problems += library_problems
     if not problems and params["check_ports"]:
         published = docker_published(docker.get("host")) if runtime == "docker" else {}
         problems += port_problems(instances, runtime=runtime, published=published)
@@ -202,7 +292,9 @@ def run(params: dict) -> dict:
         problems += disk_problems(instances, params["min_free_mb"])
     # Found on the control node (passwords, client networks): reported with the rest, in one message.
     problems += list(params.get("problems") or [])
-    return {"runtime": runtime, "python_has_docker": importlib.util.find_spec("docker") is not None,
+    return {"runtime": runtime, "python_has_docker": has_library("docker"),
+            "python_has_psycopg2": has_library("psycopg2"), "python": sys.executable,
+            "python_libraries_missing": libraries_missing,
             "tuning": host_plan, "instances": instances, "problems": problems,
             "installed_versions": installed_versions(),
             "versions_needed": sorted({i["version"] for i in instances})}

@@ -140,14 +140,15 @@ def wait_booted(names: Iterable[str], timeout: float = 120) -> None:
             time.sleep(0.5)
 
 
-def start_hosts(names: list[str], image: str) -> None:
+def start_hosts(names: list[str], image: str, network: str = "none") -> None:
+    """Boot the hosts; `network` "bridge" gives one the image's package sources (apt)."""
     for name in names:
         assert name.startswith(PREFIX), name
         # Each host's data directories on a file system of its own (memory-backed), as each server
         # has its own disk: on the container's copy-on-write layer, or on one disk shared by every
         # simulated host, initdb's file creation costs several times the CPU (ext4 inode allocation
         # of the shared disk, measured with perf) and one host's slows the others'.
-        docker("run", "-d", "--name", name, "--hostname", name, "--network", "none", *SYSTEMD_FLAGS,
+        docker("run", "-d", "--name", name, "--hostname", name, "--network", network, *SYSTEMD_FLAGS,
                "--tmpfs", "/var/lib/postgresql:rw,mode=0755,size=1g", image, "/lib/systemd/systemd")
     wait_booted(names)
 
