@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _retention
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 try:
@@ -34,7 +35,6 @@ except ImportError:  # pragma: no cover - reported when a native backup needs it
     HAS_PSYCOPG2 = False
 
 try:
-    import docker
     from docker.errors import DockerException, NotFound
     HAS_DOCKER = True
 except ImportError:  # pragma: no cover - reported when a docker backup needs it
@@ -368,9 +368,10 @@ class DockerTarget:
             raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" %
                                self.name)
         try:
-            engine = docker.DockerClient(base_url=docker_host, timeout=600) if docker_host else \
-                docker.from_env(timeout=600)
+            engine = client(docker_host, timeout=600)
             self.container = engine.containers.get(self.container_name)
+        except DarevelError as exc:
+            raise DarevelError("instance '%s': %s" % (self.name, exc.msg))
         except NotFound:
             raise DarevelError("instance '%s': container %s does not exist; fix: create it (playbooks/site.yml)" % (
                 self.name, self.container_name))

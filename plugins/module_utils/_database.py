@@ -10,6 +10,7 @@ mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM veri
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
@@ -187,14 +188,16 @@ def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10, db
     return DriverSession(conn)
 
 
-def container_session(name: str, container_name: str, user: str, dbname: str = "postgres"):
-    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+def container_session(name: str, container_name: str, user: str, dbname: str = "postgres",
+                      docker_host: Optional[str] = None):
+    """psql in the instance's container on the engine at `docker_host` (the module's docker_host)."""
+    from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
     try:
         from docker.errors import NotFound
     except ImportError:
         raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" % name)
     try:
-        return ContainerSession(client(None).containers.get(container_name), user, dbname)
+        return ContainerSession(client(docker_host).containers.get(container_name), user, dbname)
     except NotFound:
         raise DarevelError("instance '%s': container %s does not exist; fix: run the instance role (or "
                            "darevel.postgres.pg_container) first" % (name, container_name))
@@ -208,7 +211,8 @@ class DatabaseManager:
 
     def _session(self, item: dict, dbname: str = "postgres"):
         if item.get("container"):
-            return container_session(item["name"], item["container"], item["owner"], dbname)
+            return container_session(item["name"], item["container"], item["owner"], dbname,
+                                     self.params["docker_host"])
         return connect(self.params["socket_dir"], item["port"], item["name"], dbname=dbname)
 
     def converge(self, item: dict) -> dict:

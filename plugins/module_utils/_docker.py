@@ -18,10 +18,10 @@ from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import client  # noqa: F401 (the one factory)
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 try:
-    import docker
     from docker.errors import DockerException, NotFound
     HAS_DOCKER = True
 except ImportError:  # pragma: no cover - reported by the module
@@ -37,17 +37,6 @@ def duration_ns(text) -> int:
         if text.endswith(suffix) and text[:-len(suffix)].replace(".", "", 1).isdigit():
             return int(float(text[:-len(suffix)]) * factor)
     return int(float(text) * NS)
-
-
-def client(docker_host: Optional[str], timeout: int = 60):
-    try:
-        if docker_host:
-            return docker.DockerClient(base_url=docker_host, timeout=timeout)
-        return docker.from_env(timeout=timeout)
-    except DockerException as exc:
-        raise DarevelError("cannot reach the Docker engine%s: %s; fix: start Docker (Docker Desktop on "
-                           "Windows/macOS, dockerd on Linux) or set postgres_docker_host" % (
-                               " at %s" % docker_host if docker_host else "", exc))
 
 
 def create_kwargs(api, spec: dict, password: str) -> dict:
@@ -102,7 +91,7 @@ class ContainerManager:
         self.module = module
         self.params = module.params
         self.check_mode = module.check_mode
-        self.docker = client(self.params.get("docker_host"))
+        self.docker = client(self.params["docker_host"])
 
     def _current(self, name: str) -> tuple[Optional[object], Optional[dict]]:
         try:

@@ -238,7 +238,7 @@ class Auditor:
         return {name: facts for (version, name), facts in InstanceManager(self.module).clusters().items()}
 
     def _engine(self):
-        from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client
+        from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, client
         if not HAS_DOCKER:
             from ansible.module_utils.basic import missing_required_lib
             self.module.fail_json(msg=missing_required_lib("docker") + "; fix: install python3-docker")
@@ -246,7 +246,7 @@ class Auditor:
         if missing:
             self.module.fail_json(msg="instances %s: no container given; fix: pass each instance's container with "
                                       "runtime=docker" % ", ".join(missing))
-        return client(self.params.get("docker_host"))
+        return client(self.params["docker_host"])
 
     def run(self) -> dict:
         from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all

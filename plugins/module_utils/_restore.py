@@ -427,7 +427,7 @@ class DockerTarget:
 
 
 def docker_target(docker_host: Optional[str], container_name: str, label: str, dsn: Optional[dict] = None):
-    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+    from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
     try:
         from docker.errors import NotFound
     except ImportError:
@@ -492,7 +492,7 @@ class RestoreManager:
         if dsn and item.get("container"):
             # Docker runtime: the source container's clients, of the archive's own version; the managed
             # host needs no PostgreSQL client, and the target must be reachable from the container.
-            return docker_target(self.params.get("docker_host"), item["container"], "target %s" % dsn_label(dsn),
+            return docker_target(self.params["docker_host"], item["container"], "target %s" % dsn_label(dsn),
                                  dsn), dsn_label(dsn)
         if dsn:
             return CommandTarget(self.module, "target %s" % dsn_label(dsn), [], dsn_env(dsn), None, minimum), dsn_label(dsn)
@@ -501,7 +501,7 @@ class RestoreManager:
         container = item.get("target_container") or (item.get("container") if same else None)
         label = "instance '%s'" % tname
         if container:
-            return docker_target(self.params.get("docker_host"), container, label), label
+            return docker_target(self.params["docker_host"], container, label), label
         port = item.get("target_port") or (item.get("port") if same else None)
         if not port:
             raise DarevelError("%s: no port for the target instance; fix: give target_port" % label)

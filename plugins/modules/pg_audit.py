@@ -25,6 +25,8 @@ author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - darevel.postgres.docker
+  - darevel.postgres.docker.runtime
 requirements:
   - psycopg2 on the managed host (native runtime)
   - the Docker SDK for Python on the managed host (docker runtime)
@@ -65,11 +67,6 @@ options:
         description: Extensions this instance may have, besides O(extensions_allowed).
         type: list
         elements: str
-  runtime:
-    description: How the instances run.
-    type: str
-    choices: [native, docker]
-    default: native
   layout:
     description: Native layout, as in M(darevel.postgres.pg_instance).
     type: str
@@ -79,9 +76,6 @@ options:
     description: Data root of the generic layout.
     type: path
     default: /var/lib/postgresql
-  docker_host:
-    description: Docker engine address with O(runtime=docker); C(DOCKER_HOST) or the local socket when omitted.
-    type: str
   environment:
     description: V(prod) makes TLS and TLS-only remote lines required and compares listen addresses with the given ones.
     type: str
@@ -157,12 +151,13 @@ failed_high:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._evidence import Auditor
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=docker_argument_spec({
             "instances": {"type": "list", "elements": "dict", "required": True, "options": {
                 "name": {"type": "str", "required": True},
                 "version": {"type": "int", "default": 15},
@@ -173,15 +168,13 @@ def main() -> None:
                 "listen_addresses": {"type": "list", "elements": "str"},
                 "extensions": {"type": "list", "elements": "str"},
             }},
-            "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
-            "docker_host": {"type": "str"},
             "environment": {"type": "str", "default": "dev", "choices": ["dev", "prod"]},
             "allow_any_address": {"type": "bool", "default": False},
             "extensions_allowed": {"type": "list", "elements": "str", "default": ["pgcrypto"]},
             "workers": {"type": "int", "default": 6},
-        },
+        }, runtime=True),
         supports_check_mode=True,
     )
     module.exit_json(changed=False, **Auditor(module).run())

@@ -30,6 +30,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
+  - darevel.postgres.docker
+  - darevel.postgres.docker.runtime
 options:
   instances:
     description:
@@ -69,11 +71,6 @@ options:
     description: Databases to back up; every non-template database except C(postgres) when omitted.
     type: list
     elements: str
-  runtime:
-    description: V(native) connects over the Unix socket; V(docker) runs the tools in the container.
-    type: str
-    choices: [native, docker]
-    default: native
   root:
     description: Backup root on the host; each instance gets its own directory under it (0700).
     type: path
@@ -114,9 +111,6 @@ options:
     description: Apply O(retention) after a verified backup; V(false) deletes nothing.
     type: bool
     default: true
-  docker_host:
-    description: Docker engine address; the environment's (C(DOCKER_HOST)) or the local socket when omitted.
-    type: str
   socket_dir:
     description: Directory of the native instances' Unix sockets.
     type: path
@@ -218,6 +212,7 @@ instances:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.darevel.postgres.plugins.module_utils._backup import run_batch
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec, batch_items
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
@@ -229,8 +224,7 @@ OPTIONS = ("runtime", "root", "format", "jobs", "compression", "retention", "pru
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=batch_argument_spec({
-            "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
+        argument_spec=batch_argument_spec(docker_argument_spec({
             "root": {"type": "path", "default": "/var/backups/darevel-postgres"},
             "format": {"type": "str", "default": "custom", "choices": ["custom", "directory"]},
             "jobs": {"type": "int", "default": 1},
@@ -239,10 +233,9 @@ def main() -> None:
                 "keep_last": {"type": "int", "default": 7}, "daily": {"type": "int", "default": 7},
                 "weekly": {"type": "int", "default": 4}}},
             "prune": {"type": "bool", "default": True},
-            "docker_host": {"type": "str"},
             "socket_dir": {"type": "path", "default": "/var/run/postgresql"},
             "workers": {"type": "int", "default": 0},
-        }, ELEMENT),
+        }, runtime=True), ELEMENT),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],
         supports_check_mode=True,

@@ -29,6 +29,7 @@ author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - darevel.postgres.docker
 requirements:
   - the Docker SDK for Python (C(docker)) on the managed host
 options:
@@ -71,9 +72,6 @@ options:
     description: Seconds to wait for a container to become healthy.
     type: int
     default: 180
-  docker_host:
-    description: Docker engine address; the environment (C(DOCKER_HOST)) or the local socket when omitted.
-    type: str
   workers:
     description: How many instances are handled at the same time.
     type: int
@@ -125,13 +123,14 @@ instances:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, ContainerManager
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=docker_argument_spec({
             "instances": {"type": "list", "elements": "dict", "required": True, "options": {
                 "name": {"type": "str", "required": True},
                 "version": {"type": "int"},
@@ -143,9 +142,8 @@ def main() -> None:
             "purge": {"type": "bool", "default": False},
             "wait": {"type": "bool", "default": True},
             "wait_timeout": {"type": "int", "default": 180},
-            "docker_host": {"type": "str"},
             "workers": {"type": "int", "default": 6},
-        },
+        }),
         supports_check_mode=True,
     )
     if not HAS_DOCKER:

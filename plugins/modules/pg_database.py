@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
+  - darevel.postgres.docker
 requirements:
   - psycopg2 on the managed host
 options:
@@ -192,6 +193,7 @@ instances:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.darevel.postgres.plugins.module_utils._database import HAS_PSYCOPG2, DatabaseManager
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
 
@@ -209,8 +211,9 @@ PER_INSTANCE = {
 
 
 def main() -> None:
-    spec = batch_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"},
-                                "file_modes": {"type": "bool", "default": True}}, PER_INSTANCE)
+    spec = batch_argument_spec(docker_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"},
+                                                     "file_modes": {"type": "bool", "default": True}}),
+                               PER_INSTANCE)
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances")],
                            required_one_of=[("name", "instances")], supports_check_mode=True)
     items = module.params["instances"] or [module.params]

@@ -13,6 +13,8 @@ version_added: 0.1.0
 description:
   - Every instance on the host (native clusters, or the collection's containers) with its status,
     port, data directory, size, log file and systemd unit. Read-only.
+  - With O(runtime=native) the clusters (see O(layout)); with O(runtime=docker) the collection's
+    containers (labelled C(com.darevel.postgres.instance)) with their health.
   - With O(probe=true) each running instance is also asked, all of them concurrently, whether it
     accepts connections, its version, uptime, connections in use, the size of its database and the
     settings waiting for a restart; a problem (refused connection, port held by something else) is
@@ -21,21 +23,13 @@ author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - darevel.postgres.docker
+  - darevel.postgres.docker.runtime
 options:
   names:
     description: Only these instances; all when omitted.
     type: list
     elements: str
-  runtime:
-    description:
-      - V(native) lists clusters (see O(layout)); V(docker) lists the collection's containers
-        (labelled C(com.darevel.postgres.instance)) with their health.
-    type: str
-    choices: [native, docker]
-    default: native
-  docker_host:
-    description: Docker engine address with O(runtime=docker); C(DOCKER_HOST) or the local socket when omitted.
-    type: str
   layout:
     description: Which layout to list; V(auto) as in M(darevel.postgres.pg_instance).
     type: str
@@ -189,6 +183,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _status
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client, instances_info
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
@@ -196,18 +191,16 @@ from ansible_collections.darevel.postgres.plugins.module_utils._preflight import
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=docker_argument_spec({
             "names": {"type": "list", "elements": "str"},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
-            "runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]},
-            "docker_host": {"type": "str"},
             "size": {"type": "bool", "default": True},
             "probe": {"type": "bool", "default": False},
             "databases": {"type": "dict", "default": {}},
             "log_lines": {"type": "int", "default": 0},
             "backup_root": {"type": "path"},
             "workers": {"type": "int", "default": 6},
-        },
+        }, runtime=True),
         supports_check_mode=True,
     )
     if module.params["runtime"] == "docker":

@@ -32,6 +32,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
+  - darevel.postgres.docker
 options:
   container:
     description: The source instance's container (docker runtime); also the target when restoring into the same instance.
@@ -138,9 +139,6 @@ options:
     description: Directory holding the native instances' Unix sockets.
     type: path
     default: /var/run/postgresql
-  docker_host:
-    description: Docker engine address; C(DOCKER_HOST) or the local socket when omitted.
-    type: str
   instances:
     description: Several instances at once, restored concurrently (O(workers) at a time).
     type: list
@@ -262,6 +260,7 @@ instances:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
 from ansible_collections.darevel.postgres.plugins.module_utils._restore import RestoreManager
@@ -298,14 +297,13 @@ EXTRA = {
     "env_file": {"type": "path"},
     "env_backup": {"type": "bool", "default": True},
     "socket_dir": {"type": "path", "default": "/var/run/postgresql"},
-    "docker_host": {"type": "str"},
 }
 
 
 def main() -> None:
     per_instance = dict(PER_INSTANCE)
     per_instance.pop("backup_id")
-    spec = batch_argument_spec(EXTRA, per_instance)
+    spec = batch_argument_spec(docker_argument_spec(EXTRA), per_instance)
     spec["instances"]["options"]["backup_id"] = {"type": "str"}
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances"), ("target_database", "target_suffix")],
                            required_one_of=[("name", "instances")], supports_check_mode=True)
