@@ -54,7 +54,8 @@ def audit_table(instances: list) -> str:
 
 class FilterModule:
     def filters(self):
+        # The tables are this file's public filters; the other functions are the roles' helpers,
+        # reached through the darevel.postgres.internal lookup (not a public interface).
         return {
-            "audit_items": audit_items,
             "audit_table": audit_table,
         }

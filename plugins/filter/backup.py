@@ -62,9 +62,8 @@ def backup_table(rows: list) -> str:
 
 class FilterModule:
     def filters(self):
+        # The tables are this file's public filters; the other functions are the roles' helpers,
+        # reached through the darevel.postgres.internal lookup (not a public interface).
         return {
-            "backup_items": backup_items,
-            "backup_rows": backup_rows,
-            "backup_failed": backup_failed,
             "backup_table": backup_table,
         }

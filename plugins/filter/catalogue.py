@@ -181,11 +181,9 @@ def tuning_table(plan: dict, applied: list | None = None) -> str:
 
 class FilterModule:
     def filters(self):
+        # The tables are this file's public filters; the other functions are the roles' helpers,
+        # reached through the darevel.postgres.internal lookup (not a public interface).
         return {
-            "instance_items": instance_items,
-            "database_items": database_items,
-            "container_items": container_items,
-            "status_rows": status_rows,
             "status_table": status_table,
             "tuning_table": tuning_table,
             "connect_table": connect_table,

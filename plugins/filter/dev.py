@@ -143,11 +143,6 @@ def excluded_port_message(conflicts: list) -> str:
 
 class FilterModule:
     def filters(self):
-        return {
-            "dev_files": dev_files,
-            "dev_dirs": dev_dirs,
-            "compose_argv": compose_argv,
-            "excluded_port_ranges": excluded_port_ranges,
-            "excluded_port_conflicts": excluded_port_conflicts,
-            "excluded_port_message": excluded_port_message,
-        }
+        # The roles' helpers of this file are reached through the darevel.postgres.internal
+        # lookup (not a public interface); this file has no public filter.
+        return {}

@@ -58,4 +58,8 @@ def purge_table(rows: list) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"row_count_sql": row_count_sql, "row_count_diff": row_count_diff, "purge_table": purge_table}
+        # The tables are this file's public filters; the other functions are the roles' helpers,
+        # reached through the darevel.postgres.internal lookup (not a public interface).
+        return {
+            "purge_table": purge_table,
+        }

@@ -101,10 +101,8 @@ def restore_table(rows: list) -> str:
 
 class FilterModule:
     def filters(self):
+        # The tables are this file's public filters; the other functions are the roles' helpers,
+        # reached through the darevel.postgres.internal lookup (not a public interface).
         return {
-            "restore_items": restore_items,
-            "backup_failures": backup_failures,
-            "restore_rows": restore_rows,
-            "restore_instances": restore_instances,
             "restore_table": restore_table,
         }

@@ -86,9 +86,13 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Run every planned instance as a container
+# postgres_plan: the instances that darevel.postgres.pg_preflight returns (the preflight role sets it)
+- name: Run the first planned instance as a container
   darevel.postgres.pg_container:
-    instances: "{{ postgres_plan | darevel.postgres.container_items }}"
+    instances:
+      - name: "{{ postgres_plan[0].name }}"
+        version: "{{ postgres_plan[0].version }}"
+        spec: "{{ postgres_plan[0].docker }}"
     state: started
 """
 

@@ -64,7 +64,7 @@ options:
     description:
       - The whole C(pg_hba.conf) of the instance, as rules with the keys C(type) (V(local), V(host),
         V(hostssl)), C(database), C(user), C(address) (empty for V(local)) and C(method); the
-        security filter C(darevel.postgres.security_plan) builds them from the catalogue.
+        security role builds them from the catalogue.
       - Omitted, the baseline is written (C(peer) on the socket, C(scram-sha-256) on loopback).
         Either way local edits are replaced, the diff shows the file, and only an instance whose
         file changed is reloaded.

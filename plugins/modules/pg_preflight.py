@@ -113,7 +113,7 @@ options:
   problems:
     description:
       - Problems found on the control node before this module runs (the passwords of a prod
-        inventory and the client networks, by the C(darevel.postgres.security_problems) filter, so
+        inventory and the client networks, checked by the preflight role, so
         that no password is sent to the target for checking); they are reported with the module's own.
     type: list
     elements: str

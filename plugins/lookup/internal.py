@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: internal
+short_description: Helpers of this collection's own roles and playbooks; not a public interface
+version_added: 0.1.0
+description:
+  - Computes, on the control node, what the roles and playbooks of darevel.postgres derive from
+    the validated catalogue (the plan that C(darevel.postgres.pg_preflight) returns), such as the
+    arguments of the collection's modules, report rows, the security settings and checks, the
+    developer files and the messages of their checks.
+  - The first term names the helper, the other terms and the keyword arguments are its
+    arguments. The helpers, their arguments and their results follow the roles and may change in
+    any release; do not call this lookup from your own playbooks. Use the roles and playbooks,
+    and the documented table filters (for example C(darevel.postgres.status_table)) on the
+    reports they write.
+  - "Helpers: V(audit_items), V(backup_failed), V(backup_failures), V(backup_items),
+    V(backup_rows), V(compose_argv), V(container_items), V(database_items), V(dev_dirs),
+    V(dev_files), V(excluded_port_conflicts), V(excluded_port_message), V(excluded_port_ranges),
+    V(firewall_rules), V(instance_items), V(purge_problems), V(purge_request), V(purge_status),
+    V(restore_instances), V(restore_items),
+    V(restore_rows), V(row_count_diff), V(row_count_sql), V(security_plan),
+    V(security_problems), V(status_rows), V(tls_names)."
+author:
+  - Darevel platform team (@darevel)
+options:
+  _terms:
+    description: The helper's name, then its positional arguments.
+    type: list
+    elements: raw
+    required: true
+notes:
+  - Call it with the C(lookup) function, which returns the helper's result as it is (a list stays a list).
+"""
+
+EXAMPLES = r"""
+# As the instance role does it (postgres_plan is set by the preflight role):
+- name: Native instances
+  darevel.postgres.pg_instance:
+    instances: "{{ lookup('darevel.postgres.internal', 'instance_items', postgres_plan, settings=false) }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One element, the helper's result.
+  type: list
+  elements: raw
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.darevel.postgres.plugins.filter import audit, backup, catalogue, dev, move, restore, security
+
+# helper name -> the module of plugins/filter/ that holds its function (looked up when called).
+HELPERS = {
+    "audit_items": audit,
+    "backup_failed": backup,
+    "backup_failures": restore,
+    "backup_items": backup,
+    "backup_rows": backup,
+    "compose_argv": dev,
+    "container_items": catalogue,
+    "database_items": catalogue,
+    "dev_dirs": dev,
+    "dev_files": dev,
+    "excluded_port_conflicts": dev,
+    "excluded_port_message": dev,
+    "excluded_port_ranges": dev,
+    "firewall_rules": security,
+    "instance_items": catalogue,
+    "purge_problems": move,
+    "purge_request": move,
+    "purge_status": move,
+    "restore_instances": restore,
+    "restore_items": restore,
+    "restore_rows": restore,
+    "row_count_diff": move,
+    "row_count_sql": move,
+    "security_plan": security,
+    "security_problems": security,
+    "status_rows": catalogue,
+    "tls_names": security,
+}
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        if not terms or terms[0] not in HELPERS:
+            raise AnsibleLookupError("darevel.postgres.internal: the first term must name one of %s, got %r"
+                                     % (", ".join(sorted(HELPERS)), terms[0] if terms else None))
+        return [getattr(HELPERS[terms[0]], terms[0])(*terms[1:], **kwargs)]
