@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 
 import yaml
 
@@ -67,11 +68,7 @@ def render_catalogue() -> str:
             "yes" if key in _catalogue.UNIQUE_FIELDS else "", _catalogue.DESCRIPTIONS[key]))
     lines += [
         "",
-        "Rules: `name` matches `^[a-z][a-z0-9_]*$` (Debian cluster names may not contain dashes);",
-        "`database` and `owner` are unquoted PostgreSQL identifiers (`^[a-z_][a-z0-9_$]*$`, at most",
-        "%d bytes); `port` is in %d-%d and not held by another process on the target; unknown keys are"
-        % (_catalogue.IDENT_MAX, _catalogue.PORT_MIN, _catalogue.PORT_MAX),
-        "refused with the closest valid key. Defaults in braces are filled from the entry itself.",
+    ] + textwrap.wrap(_catalogue.RULES, 100, break_on_hyphens=False) + [
         "",
         "## Default catalogue",
         "",

@@ -10,6 +10,7 @@ the bad value and the fix.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any
 
@@ -93,6 +94,23 @@ DESCRIPTIONS = {
     "listen_addresses": "Addresses the native instance listens on (`postgres_listen_addresses` when omitted).",
 }
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
+# The rules as docs/catalogue.md states them (scripts/gen-docs.py); docs/security.md says why.
+RULES = (
+    "Rules (each pattern matched whole, so a trailing newline does not pass): `name` matches "
+    "`[a-z][a-z0-9_]*` (Debian cluster names may not contain dashes); `database`, `owner` and "
+    "`app_role` are unquoted PostgreSQL identifiers (`[a-z_][a-z0-9_]*`, no `$`, at most %d bytes), "
+    "not reserved (`postgres`, `template0`, `template1`, `public`, `none`, `current_user`, "
+    "`current_role`, `session_user`, `user`, the pg_hba keywords `all`, `replication`, `sameuser`, "
+    "`samerole`, `samegroup`, any `pg_*`), and `owner` differs from `app_role`; `port` is in %d-%d and "
+    "not held by another process on the target; `version`, `weight` (0.001-1000), `max_connections` "
+    "(1-262143) and `resources` are finite numbers in range, never booleans; `container` and `volume` "
+    "follow Docker's name rule `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; `compose_file` is a relative path without "
+    "`.` or `..` segments; `settings` keys are parameter names (`name` or `class.name`), not `include*`, "
+    "`config_file`, `hba_file`, `ident_file`, `data_directory`, `external_pid_file` or `port`, and "
+    "their values hold no control character (on prod, the settings the security role manages are "
+    "refused, see docs/security.md); no string holds a control character; unknown keys are refused "
+    "with the closest valid key. Defaults in braces are filled from the entry itself."
+    % (IDENT_MAX, PORT_MIN, PORT_MAX))
 
 # The seed's table (DATABASE_ARCHITECTURE.md). roles/preflight/defaults/main.yml carries the same
 # list as the user-facing default; a unit test keeps the two equal.
@@ -191,7 +209,7 @@ def _check_numbers(entry: dict, label: str) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and isinstance(value, float)):
             problems.append("%s: %s %r must be %s; fix: write it as a plain number" % (
                 label, key, value, "an integer" if whole else "a number"))
-        elif value != value or value in (float("inf"), float("-inf")):
+        elif not math.isfinite(value):
             problems.append("%s: %s %r is not a finite number; fix: write %s" % (
                 label, key, value, RANGES[key]))
         elif key == "port":
@@ -237,7 +255,7 @@ def resources_problems(resources: Any, prefix: str = "resources") -> list[str]:
                 prefix, key, "did you mean '%s'?" % close[0] if close else "use " + ", ".join(RESOURCE_KEYS)))
         elif key.startswith("memory"):
             if isinstance(value, bool) or not MEMORY_RE.fullmatch(str(value)) or \
-                    not float(re.sub(r"[bkmgBKMG]$", "", str(value))) > 0:
+                    float(re.sub(r"[bkmgBKMG]\Z", "", str(value))) <= 0:
                 problems.append("%s.%s %r is not a size; fix: write it like 512M or 1G" % (prefix, key, value))
         else:
             _number, problem = _validate.number(value, CPUS_MIN, CPUS_MAX)

@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Inputs on a real cluster (ports 25600-25609): a legal settings value with a quote, spaces and a
+backslash is written so that the server reads it back unchanged; a value that would add its own
+configuration line is refused by preflight before anything changes; and a backup run after the
+clock stepped back (a backup from the future already there) keeps the backup it has just made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+
+from conftest import REPO, clusters, drop_cluster, psql
+
+sys.path.insert(0, str(REPO))
+from ansible_collections.darevel.postgres.plugins.module_utils import _manifest  # noqa: E402
+
+SITE = REPO / "playbooks" / "site.yml"
+BACKUP = REPO / "playbooks" / "backup.yml"
+NOTE = "it's a value with  spaces, a \\ backslash and C:\\new"
+ENTRY = {"name": "it_inputs", "port": 25600, "database": "it_inputs",
+         "settings": {"cluster_name": "it's inputs", "darevel.note": NOTE}}
+BAD = [dict(ENTRY, settings={"application_name": "x'\npassword_encryption = md5"}),
+       {"name": "it_inputs_bad", "port": 25601, "database": "it_inputs_bad", "owner": "postgres"}]
+SETTINGS_FILE = "/etc/postgresql/15/it_inputs/conf.d/50-darevel-settings.conf"
+
+
+@pytest.fixture(scope="module")
+def site(ansible, scratch):
+    for sub in ("in-credentials", "in-env", "in-reports"):
+        (scratch / sub).mkdir(mode=0o700, exist_ok=True)
+    extra = {"postgres_runtime": "native", "postgres_backup_root": str(scratch / "in-backups"),
+             "postgres_tuning_memory_mb": 4096, "postgres_tuning_cpus": 2,
+             "postgres_credentials_dir": str(scratch / "in-credentials"), "postgres_env_dir": str(scratch / "in-env"),
+             "postgres_reports_dir": str(scratch / "in-reports")}
+    run = ansible.run(SITE, dict(extra, postgres_instances=[ENTRY]))
+    yield {"vars": extra, "first": run, "root": scratch / "in-backups"}
+    for name in ("it_inputs", "it_inputs_bad"):
+        drop_cluster(name)
+
+
+def test_a_value_with_quotes_spaces_and_backslashes_reaches_the_server_unchanged(site, ansible):
+    assert site["first"].rc == 0, site["first"].explain()
+    assert psql(ENTRY["port"], "SHOW cluster_name") == "it's inputs"
+    assert psql(ENTRY["port"], "SHOW darevel.note") == NOTE
+    again = ansible.run(SITE, dict(site["vars"], postgres_instances=[ENTRY]))
+    assert again.rc == 0 and again.changed == 0, again.explain()
+
+
+def test_a_value_that_would_add_a_configuration_line_is_refused_before_any_change(site, ansible):
+    assert site["first"].rc == 0, site["first"].explain()
+    before = (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read())
+    run = ansible.run(SITE, dict(site["vars"], postgres_instances=BAD))
+    assert run.rc != 0
+    failed = run.failed_results()
+    message = " ".join(str(r.get("msg")) for r in failed)
+    assert "Preflight found" in message, run.explain()
+    # Every problem at once, each naming the instance, the value and the fix.
+    assert "instance 'it_inputs': settings.application_name" in message and "control character" in message
+    assert "instance 'it_inputs_bad': owner 'postgres' is reserved" in message
+    assert message.count("fix:") >= 2
+    assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before
+    assert "it_inputs_bad" not in clusters()
+    assert psql(ENTRY["port"], "SHOW password_encryption") == "scram-sha-256"
+
+
+def test_after_the_clock_stepped_back_the_fresh_backup_survives_retention(site, ansible):
+    assert site["first"].rc == 0, site["first"].explain()
+    policy = {"postgres_backup_keep_last": 1, "postgres_backup_keep_daily": 0, "postgres_backup_keep_weekly": 0}
+    extra = dict(site["vars"], postgres_instances=[ENTRY], **policy)
+    first = ansible.run(BACKUP, extra)
+    assert first.rc == 0, first.explain()
+    directory = site["root"] / ENTRY["name"]
+    made = first.task("Back up the instances")["instances"][0]["backup_id"]
+    # A backup taken while the clock ran years ahead, by a version that wrote no sequence number.
+    future = "29990101T000000Z"
+    shutil.copytree(directory / made, directory / future)
+    manifest = json.loads((directory / future / "manifest.json").read_text())
+    manifest["backup_id"] = future
+    manifest.pop("sequence", None)
+    (directory / future / "manifest.json").write_text(json.dumps(manifest))
+    second = ansible.run(BACKUP, extra)
+    assert second.rc == 0, second.explain()
+    result = second.task("Back up the instances")["instances"][0]
+    fresh = result["backup_id"]
+    complete = sorted(n for n in os.listdir(directory) if _manifest.ID_RE.match(n))
+    assert fresh in complete and fresh in result["retention"]["kept"], result["retention"]
+    assert future in result["retention"]["deleted"] and complete == [fresh]
+    assert _manifest.load(str(directory / fresh))["sequence"] == 2
