@@ -14,12 +14,15 @@ tier_lint() { "$BIN/ansible-lint" --profile production --offline; }
 
 tier_sanity() { scripts/sanity.sh; }
 
-# The Docker engine and the locally built images (no registry is reachable): the integration tier
-# runs the dev files' compose files on them, the molecule tier its scenarios. Fast when present.
+# The Docker engine and the locally built images (no outside registry is reachable): the
+# integration tier runs the dev files' compose files on them, the molecule tier its scenarios.
+# The local registry (scripts/registry.sh, 127.0.0.1:5999) holds the PostgreSQL 15 image under a
+# name the engine lacks, for the docker runtime's pull tests. Fast when all are present.
 engine_and_images() {
-  scripts/docker-engine.sh
-  tests/images/build.sh bookworm trixie
-  tests/images/build-postgres.sh 15 17
+  scripts/docker-engine.sh &&
+    tests/images/build.sh bookworm trixie &&
+    tests/images/build-postgres.sh 15 17 &&
+    scripts/registry.sh darevel-test/postgres:15 >/dev/null
 }
 
 # The engine and images are there now: a docker test that finds them missing fails, never skips.
