@@ -22,6 +22,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._engine import cl
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 try:
+    import docker
     from docker.errors import DockerException, NotFound
     HAS_DOCKER = True
 except ImportError:  # pragma: no cover - reported by the module
@@ -238,3 +239,52 @@ def instances_info(docker_client) -> dict[tuple[int, str, str], dict]:
             "started_at": state.get("StartedAt"), "log_file": None, "layout": "docker",
         }
     return found
+
+
+# --------------------------------------------------------------------------- images
+
+PULL_TIMEOUT = 900  # seconds without a word from the engine during a pull (a large layer unpacking)
+
+
+def engine_error(exc) -> str:
+    """The engine's own words for a failed request, without the SDK's URL around them."""
+    return str(getattr(exc, "explanation", None) or exc)
+
+
+def image_present(docker_client, image: str) -> bool:
+    try:
+        docker_client.images.get(image)
+        return True
+    except NotFound:
+        return False
+
+
+def pull_check(docker_client, image: str) -> Optional[str]:
+    """Whether the engine could pull `image`, asked of its registry without pulling anything (the
+    registry's manifest, with the engine's credentials): None when it could, else the engine's error."""
+    try:
+        docker_client.api.inspect_distribution(image)
+        return None
+    except DockerException as exc:
+        return engine_error(exc)
+
+
+def pull(docker_host: Optional[str], image: str) -> dict:
+    """Pull `image` onto the engine at `docker_host` (the client factory's address), following the
+    engine's progress; returns its summary (_container.pull_summary) with the seconds it took.
+    Raises DarevelError with the engine's error when the pull fails."""
+    started = time.monotonic()
+    repository, tag = docker.utils.parse_repository_tag(image)
+    engine = client(docker_host, timeout=PULL_TIMEOUT)
+    try:
+        events = engine.api.pull(repository, tag=tag or "latest", stream=True, decode=True)
+        summary = _container.pull_summary(events)
+        # The engine reports only the layers it handled; the image knows them all.
+        layers = len(engine.images.get(image).attrs.get("RootFS", {}).get("Layers") or [])
+    except (DockerException, OSError, ValueError) as exc:  # OSError: the connection broke or timed out
+        raise DarevelError(engine_error(exc))
+    finally:
+        engine.close()
+    layers = max(layers, summary["layers"])
+    return dict(summary, layers=layers, present=layers - summary["downloaded"],
+                seconds=round(time.monotonic() - started, 1))

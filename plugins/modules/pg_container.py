@@ -25,6 +25,12 @@ description:
     do), so C(docker inspect) never shows a password that works.
   - Instances are handled concurrently; with O(wait=true) the module returns once each started
     container reports healthy, or fails with the last lines of its log.
+  - Before any volume or container changes, the images that containers about to be created need and
+    that the engine lacks are pulled, each once however many instances use it. The engine is first
+    asked whether its registry has each of them (with the engine's credentials, as C(docker login)
+    left them on the managed host); when any cannot be pulled (unknown image, unreachable registry,
+    refused login) the module fails with every such image, the instances that use it and the fix,
+    and changes nothing. In check mode it asks the registry the same way and pulls nothing.
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
@@ -57,8 +63,11 @@ options:
     description:
       - V(started), V(stopped), V(restarted) and V(present) create what is missing first.
       - V(absent) removes the container; the volume (the data) only with O(purge=true).
+      - V(pulled) only pulls the images the engine lacks (see the description) and touches no
+        container or volume. It is a task of its own before the converge, so that a long first pull
+        shows as such in the output.
     type: str
-    choices: [present, started, stopped, restarted, absent]
+    choices: [present, started, stopped, restarted, absent, pulled]
     default: started
   purge:
     description: With O(state=absent), also remove the volume and so the data.
@@ -119,17 +128,110 @@ instances:
       description: Health status once started (V(healthy)), null otherwise.
       type: str
     actions:
-      description: What was done (or would be done in check mode).
+      description: What was done (or would be done in check mode); V(pull) when the instance's image was pulled.
       type: list
       elements: str
+images:
+  description: With O(state=pulled), one entry per image that was (or in check mode would be) pulled.
+  returned: when O(state=pulled)
+  type: list
+  elements: dict
+  contains:
+    image:
+      description: Image name.
+      type: str
+    instances:
+      description: The instances that use it.
+      type: list
+      elements: str
+    status:
+      description: V(pulled), or V(would pull) in check mode.
+      type: str
+    layers:
+      description: Layers of the image.
+      type: int
+    downloaded:
+      description: How many layers were downloaded (the others were on the engine already).
+      type: int
+    present:
+      description: How many layers were on the engine already.
+      type: int
+    bytes:
+      description: Bytes downloaded.
+      type: int
+    digest:
+      description: The digest of what was pulled.
+      type: str
+    seconds:
+      description: How long the pull took.
+      type: float
+pulled:
+  description: With O(state=pulled), one line per entry of RV(images), for the output.
+  returned: when O(state=pulled)
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.darevel.postgres.plugins.module_utils import _container, _docker
+from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, ContainerManager
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+
+
+def needs_image(manager, item: dict) -> bool:
+    """Whether the instance's container is about to be created (missing, or its description changed)."""
+    dummy, current = manager._current(item["spec"]["name"])  # pylint: disable=protected-access
+    return current is None or current["hash"] != _container.config_hash(item["spec"])
+
+
+def pull_missing(module, manager) -> tuple[list[dict], list[str]]:
+    """Pull the images that containers about to be created need and the engine lacks, each once,
+    before anything changes: (one entry per image, error messages). Every image is first checked
+    with its registry, so that one unknown image fails the module before a long pull of another."""
+    items = module.params["instances"]
+    if module.params["state"] == "absent":
+        return [], []
+    missing = {item["spec"]["image"] for item in items if not _docker.image_present(manager.docker, item["spec"]["image"])
+               and needs_image(manager, item)}
+    groups = _container.images_to_pull(items, missing)
+    workers = module.params["workers"]
+
+    def check(group: dict) -> dict:
+        problem = _docker.pull_check(manager.docker, group["image"])
+        # An answer that says nothing about the image (an engine or a socket proxy that does not
+        # offer the registry check) leaves it to the pull itself, except in check mode.
+        if problem is not None and (module.check_mode or _container.pull_problem_kind(problem)):
+            raise DarevelError(_container.pull_problem(group["image"], group["instances"], problem))
+        return dict(group, status="would pull")
+
+    checked, errors = run_all(groups, check, workers)
+    if errors or module.check_mode:
+        return checked, errors
+
+    def pull(group: dict) -> dict:
+        try:
+            summary = _docker.pull(module.params.get("docker_host"), group["image"])
+        except DarevelError as exc:
+            raise DarevelError(_container.pull_problem(group["image"], group["instances"], exc.msg))
+        return dict(group, status="pulled", **summary)
+
+    return run_all(groups, pull, workers)
+
+
+def exit_pulled(module, images: list[dict], errors: list[str]) -> None:
+    images = [{k: v for k, v in entry.items() if k != "name"} for entry in images if entry.get("image")]
+    using = {name: entry["image"] for entry in images for name in entry["instances"]}
+    instances = [{"name": item["name"], "image": item["spec"]["image"],
+                  "actions": ["pull"] if item["name"] in using else []} for item in module.params["instances"]]
+    result = {"changed": bool(images) and not errors, "images": images, "instances": instances,
+              "pulled": [_container.pull_line(entry) for entry in images]}
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    module.exit_json(**result)
 
 
 def main() -> None:
@@ -142,7 +244,7 @@ def main() -> None:
                 "password": {"type": "str", "no_log": True},
             }},
             "state": {"type": "str", "default": "started",
-                      "choices": ["present", "started", "stopped", "restarted", "absent"]},
+                      "choices": ["present", "started", "stopped", "restarted", "absent", "pulled"]},
             "purge": {"type": "bool", "default": False},
             "wait": {"type": "bool", "default": True},
             "wait_timeout": {"type": "int", "default": 180},
@@ -154,9 +256,20 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("docker"))
     try:
         manager = ContainerManager(module)
+        images, errors = pull_missing(module, manager)
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)
-    exit_batch(module, manager.run())
+    if module.params["state"] == "pulled":
+        exit_pulled(module, images, errors)
+    if errors:
+        exit_batch(module, {"results": [], "errors": errors})
+    outcome = manager.run()
+    pulled = {name for entry in images for name in entry.get("instances", [])}
+    for result in outcome["results"]:
+        if result.get("name") in pulled and not result.get("failed"):
+            result["actions"] = ["pull"] + result.get("actions", [])
+            result["changed"] = True
+    exit_batch(module, outcome)
 
 
 if __name__ == "__main__":
