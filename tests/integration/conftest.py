@@ -67,6 +67,50 @@ def need_docker(image: Optional[str] = None, builder: str = "tests/images/build-
         missing("%s is missing: %s builds it" % (image, builder))
 
 
+def _docker_json(*argv: str):
+    done = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, "docker %s: %s" % (" ".join(argv), done.stderr)
+    return json.loads(done.stdout)
+
+
+def interface_gateway(network: dict) -> Optional[str]:
+    """The IPv4 address of the network's Linux bridge (option com.docker.network.bridge.name; the
+    engine's defaults are docker0 for `bridge` and br-<id[:12]> for the others), or None."""
+    name = (network.get("Options") or {}).get("com.docker.network.bridge.name") or (
+        "docker0" if network["Name"] == "bridge" else "br-%s" % network["Id"][:12])
+    done = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", name], capture_output=True, text=True,
+                          check=False)
+    for line in done.stdout.splitlines() if done.returncode == 0 else []:
+        words = line.split()
+        if "inet" in words:
+            return words[words.index("inet") + 1].split("/")[0]
+    return None
+
+
+def container_gateway(network: dict) -> Optional[str]:
+    """The gateway a running container on the network was given, or None."""
+    for container in network.get("Containers") or {}:
+        networks = _docker_json("inspect", "--format", "{{json .NetworkSettings.Networks}}", container)
+        gateway = (networks.get(network["Name"]) or {}).get("Gateway")
+        if gateway:
+            return gateway
+    return None
+
+
+def docker_gateway(name: str = "bridge") -> tuple[str, str]:
+    """(gateway, subnet) of Docker network `name`, IPv4: the host's address on it, which its
+    containers reach the host by. The IPAM config's Gateway when the engine reports one (a freshly
+    started docker.io 20.10 reports only the Subnet of its default bridge), else the address of the
+    network's bridge interface, else a running container's gateway."""
+    network = _docker_json("network", "inspect", name)[0]
+    configs = [c for c in (network.get("IPAM") or {}).get("Config") or [] if ":" not in c.get("Subnet", ":")]
+    assert configs, "docker network %s has no IPv4 subnet: %s" % (name, network.get("IPAM"))
+    gateway = configs[0].get("Gateway") or interface_gateway(network) or container_gateway(network)
+    assert gateway, ("docker network %s: no Gateway in its IPAM config, no address on its bridge interface and "
+                     "no running container to ask" % name)
+    return gateway, configs[0]["Subnet"]
+
+
 def managed_service(port: int, directory: Path, admin: str, password: str, address: str = "localhost") -> Path:
     """Make the running scratch cluster on `port` stand in for a managed PostgreSQL: an admin role
     with a password and CREATEDB, and TLS only with a self-signed certificate for `address` (a name

@@ -15,9 +15,12 @@ Tests run in file order and share the instances; each says what it changes.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +28,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from conftest import REPO, VERSION, clusters, corrupt_copy, drop_cluster, managed_service, need_docker, psql
+from conftest import (REPO, VERSION, clusters, container_gateway, corrupt_copy, docker_gateway, drop_cluster,
+                      interface_gateway, managed_service, need_docker, psql)
 
 sys.path.insert(0, str(REPO))  # the checkout is ansible_collections/darevel/postgres (see ansible.cfg)
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest  # noqa: E402
@@ -36,6 +40,8 @@ A = {"name": "it_dd_a", "port": 26660, "database": "it_dd_a", "container": "it-d
 B = {"name": "it_dd_b", "port": 26661, "database": "it_dd_b", "container": "it-dd-b", "volume": "it-dd-b-data"}
 M = {"name": "it_dd_m", "port": 26662}
 ADMIN, ADMIN_PASSWORD = "it_dd_admin", "it-dd-admin-Secret-4"
+# A network made without a gateway, as the engine's default bridge is on a fresh docker.io 20.10.
+PROBE = {"network": "it-dd-gw", "subnet": "172.31.250.0/24", "container": "it-dd-gw-c"}
 # it_dd_a: two schemas, an empty table and a name that needs quoting; it_dd_b: one table.
 SEED = {
     "it_dd_a": """
@@ -105,8 +111,7 @@ def dd(ansible, scratch):
             dpsql(item, SEED[item["name"]], item["database"])
         # it_dd_m, a native cluster, acts as the managed service: password login over TLS, reached
         # on the bridge's gateway from the containers (and the host), connections logged.
-        network = json.loads(docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}").stdout)[0]
-        gateway, subnet = network["Gateway"], network["Subnet"]
+        gateway, subnet = docker_gateway("bridge")
         hba = [{"type": "local", "database": "all", "user": "postgres", "address": "", "method": "peer map=darevel_superuser"},
                {"type": "hostssl", "database": "all", "user": ADMIN, "address": subnet, "method": "scram-sha-256"},
                {"type": "hostssl", "database": "all", "user": ADMIN, "address": "samehost", "method": "scram-sha-256"}]
@@ -133,6 +138,49 @@ def test_backup_playbook_in_the_containers_then_one_app(dd, ansible):
     """Check mode first writes nothing; both instances, then -e apps=it_dd_b: only it_dd_b gets a second backup."""
     check = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"], check=True)
     assert check.rc == 0, check.explain()
+# --------------------------------------------------------------------------- the bridge's gateway
+
+
+def route_gateway(container: str) -> str:
+    """The default route's gateway inside a container, read from /proc/net/route (no tools needed)."""
+    text = docker("exec", container, "cat", "/proc/net/route").stdout
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == "00000000":
+            return socket.inet_ntoa(struct.pack("<I", int(fields[2], 16)))
+    raise AssertionError("no default route in %s:\n%s" % (container, text))
+
+
+@pytest.fixture
+def probe():
+    need_docker(IMAGE)
+    docker("rm", "-f", PROBE["container"])
+    docker("network", "rm", PROBE["network"])
+    made = docker("network", "create", "--subnet", PROBE["subnet"], PROBE["network"])
+    assert made.returncode == 0, made.stderr
+    try:
+        started = docker("run", "-d", "--rm", "--name", PROBE["container"], "--network", PROBE["network"],
+                         "--entrypoint", "sleep", IMAGE, "300")
+        assert started.returncode == 0, started.stderr
+        yield json.loads(docker("network", "inspect", PROBE["network"]).stdout)[0]
+    finally:
+        docker("rm", "-f", PROBE["container"])
+        docker("network", "rm", PROBE["network"])
+
+
+def test_the_gateway_of_a_network_whose_ipam_config_has_none(probe):
+    """docker_gateway finds the host's address on a network whose IPAM config has no Gateway:
+    from its bridge interface, and else from a running container; both are the container's route."""
+    assert [sorted(c) for c in probe["IPAM"]["Config"]] == [["Subnet"]], probe["IPAM"]
+    route = route_gateway(PROBE["container"])
+    assert ipaddress.ip_address(route) in ipaddress.ip_network(PROBE["subnet"])
+    assert docker_gateway(PROBE["network"]) == (route, PROBE["subnet"])
+    assert interface_gateway(probe) == route
+    assert container_gateway(probe) == route
+    gateway, subnet = docker_gateway("bridge")  # this engine's default bridge, whatever it reports
+    assert ipaddress.ip_address(gateway) in ipaddress.ip_network(subnet)
+
+
     assert not dd["root"].exists()
     run = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"])
     assert run.rc == 0, run.explain()
