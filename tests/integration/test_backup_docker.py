@@ -127,17 +127,17 @@ def dd(ansible, scratch):
         drop_cluster(M["name"])
 
 
+def table_lines(run, task: str) -> list[str]:
+    """A table's lines from its debug task: one text, or a list of lines (the shape the json result
+    format prints one row per line)."""
+    msg = run.task(task)["msg"]
+    return msg.splitlines() if isinstance(msg, str) else list(msg)
+
+
 def report(dd, verb: str) -> dict:
     return json.loads((dd["reports"] / ("%s.json" % verb)).read_text())
 
 
-# --------------------------------------------------------------------------- backup.yml
-
-
-def test_backup_playbook_in_the_containers_then_one_app(dd, ansible):
-    """Check mode first writes nothing; both instances, then -e apps=it_dd_b: only it_dd_b gets a second backup."""
-    check = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"], check=True)
-    assert check.rc == 0, check.explain()
 # --------------------------------------------------------------------------- the bridge's gateway
 
 
@@ -181,6 +181,13 @@ def test_the_gateway_of_a_network_whose_ipam_config_has_none(probe):
     assert ipaddress.ip_address(gateway) in ipaddress.ip_network(subnet)
 
 
+# --------------------------------------------------------------------------- backup.yml
+
+
+def test_backup_playbook_in_the_containers_then_one_app(dd, ansible):
+    """Check mode first writes nothing; both instances, then -e apps=it_dd_b: only it_dd_b gets a second backup."""
+    check = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"], check=True)
+    assert check.rc == 0, check.explain()
     assert not dd["root"].exists()
     run = ansible.run(PLAYBOOKS / "backup.yml", dd["vars"])
     assert run.rc == 0, run.explain()
@@ -188,7 +195,7 @@ def test_the_gateway_of_a_network_whose_ipam_config_has_none(probe):
     assert data["runtime"] == "docker"
     assert [(r["instance"], r["database"], r["verified"]) for r in data["rows"]] == [
         ("it_dd_a", "it_dd_a", True), ("it_dd_b", "it_dd_b", True)]
-    table = run.task("Show the backups")["msg"].splitlines()
+    table = table_lines(run, "Show the backups")
     assert table[0].split()[:5] == ["instance", "database", "size", "duration", "verified"]
     assert oct(os.stat(dd["root"]).st_mode & 0o777) == "0o700"
     for item in (A, B):
@@ -225,7 +232,7 @@ def test_restore_latest_under_a_new_name_check_mode_first(dd, ansible):
     check = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], check=True, args=args)
     assert check.rc == 0, check.explain()
     assert "it_dd_a_copy" not in databases(A)
-    assert check.task("Show the restore")["msg"].splitlines()[2].rstrip().endswith("-")  # nothing verified
+    assert table_lines(check, "Show the restore")[2].rstrip().endswith("-")  # nothing verified
 
     run = ansible.run(PLAYBOOKS / "restore.yml", dd["vars"], args=args)
     assert run.rc == 0, run.explain()
@@ -237,7 +244,7 @@ def test_restore_latest_under_a_new_name_check_mode_first(dd, ansible):
     assert [(r["instance"], r["database"], r["target_database"], r["verified"]) for r in rows] == [
         ("it_dd_a", "it_dd_a", "it_dd_a_copy", True)]
     assert rows[0]["backup_id"] == complete(dd["root"], "it_dd_a")[-1] and rows[0]["size_bytes"] > 0
-    assert run.task("Show the restore")["msg"].splitlines()[2].rstrip().endswith("yes")
+    assert table_lines(run, "Show the restore")[2].rstrip().endswith("yes")
     assert not [n for n in docker("exec", A["container"], "ls", "/tmp").stdout.split() if n.startswith("darevel")]
 
 
@@ -310,7 +317,7 @@ def test_drill_verifies_every_instance_and_leaves_no_scratch_database(dd, ansibl
     assert check.rc == 0, check.explain()
     assert {item["name"]: complete(dd["root"], item["name"]) for item in (A, B)} == ids
     assert {item["name"]: databases(item) for item in (A, B)} == before
-    planned = check.task("Show the drill")["msg"].splitlines()
+    planned = table_lines(check, "Show the drill")
     assert {line.split()[0] for line in planned[2:]} == {"it_dd_a", "it_dd_b"}, planned
     assert all(line.rstrip().endswith("-") for line in planned[2:]), planned  # nothing verified, nothing failed
     run = ansible.run(PLAYBOOKS / "restore_drill.yml", dd["vars"])
@@ -327,8 +334,8 @@ def test_drill_verifies_every_instance_and_leaves_no_scratch_database(dd, ansibl
         assert len(taken) == 1
         assert {r["backup_id"] for r in data["databases"] if r["instance"] == item["name"]} == set(taken)
     assert {item["name"]: databases(item) for item in (A, B)} == before
-    table = run.task("Show the drill")["msg"]
-    assert "it_dd_a_drill" in table and "it_dd_b_drill" in table
+    text = "\n".join(table_lines(run, "Show the drill"))
+    assert "it_dd_a_drill" in text and "it_dd_b_drill" in text
 
 
 def test_restore_into_another_container_creates_the_missing_owner(dd, ansible):
