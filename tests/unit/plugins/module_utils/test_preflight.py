@@ -13,6 +13,15 @@ PG_ARGV = "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat " 
           "-c config_file=/etc/postgresql/15/chat/postgresql.conf"
 
 
+@pytest.fixture(autouse=True)
+def no_real_clusters(monkeypatch, tmp_path):
+    """The machine's own clusters (a `make up` runs chat on 5434) must not change what these
+    tests see: the postmaster.pid files are looked up under an empty data root."""
+    real = _preflight.running_on_port
+    monkeypatch.setattr(_preflight, "running_on_port",
+                        lambda instance, data_root=None: real(instance, data_root or str(tmp_path)))
+
+
 @pytest.mark.parametrize("comm, cmdline, instance, own", [
     ("postgres", PG_ARGV, CHAT15, True),
     ("postgres", "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/chat", CHAT15, True),
