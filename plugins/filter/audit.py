@@ -30,10 +30,11 @@ def audit_items(plan: list, runtime: str = "native") -> list:
     return items
 
 
-def audit_table(instances: list) -> str:
-    """One row per control, one column per instance; then each failure with its evidence and fix."""
+def audit_table(instances: list) -> list:
+    """One row per control, one column per instance; then each failure with its evidence and fix.
+    One line per list item."""
     if not instances:
-        return "no instance to audit"
+        return ["no instance to audit"]
     first = instances[0]["controls"]
     rows = [["id", "CIS", "severity", "control"] + [i["name"] for i in instances]]
     for index, item in enumerate(first):
@@ -49,7 +50,7 @@ def audit_table(instances: list) -> str:
             if item["status"] == "fail":
                 lines.append("%s %s (%s): %s; fix: %s" % (inst["name"], item["id"], item["severity"],
                                                           item["evidence"], item["fix"]))
-    return "\n".join(lines)
+    return lines
 
 
 class FilterModule:

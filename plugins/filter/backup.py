@@ -50,14 +50,15 @@ def _duration(seconds) -> str:
     return "-" if seconds is None else "%.1f s" % float(seconds)
 
 
-def backup_table(rows: list) -> str:
-    """instance, database, size, duration, verified, backup id; the errors, one line each, below."""
+def backup_table(rows: list) -> list:
+    """instance, database, size, duration, verified, backup id; the errors, one line each, below.
+    One line per list item."""
     cells = [[str(r["instance"]), str(r.get("database") or "-"), _size(r.get("size_bytes")),
               _duration(r.get("duration_seconds")), "FAILED" if r.get("failed") else _verified(r.get("verified")),
               str(r.get("backup_id") or "-")] for r in rows]
     lines = aligned([list(BACKUP_COLUMNS)] + cells)
     lines += ["%s: %s" % (r["instance"], r["msg"]) for r in rows if r.get("msg")]
-    return "\n".join(lines)
+    return lines
 
 
 class FilterModule:

@@ -141,28 +141,55 @@ def aligned(rows: list) -> list:
     return lines
 
 
-def status_table(rows: list) -> str:
-    """A plain-text table of status rows; the problems, one line each, below it."""
+def _result_format() -> str:
+    """The result format of the stdout callback this run prints with: `yaml` or `json` (also for a
+    callback without that option, which prints JSON or nothing readable anyway)."""
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
+    name = str(C.config.get_config_value("DEFAULT_STDOUT_CALLBACK") or "default")
+    for candidate in (name.removeprefix("ansible.builtin."), name):
+        try:
+            return str(C.config.get_config_value("result_format", plugin_type="callback", plugin_name=candidate))
+        except Exception:  # pylint: disable=broad-exception-caught
+            continue
+    return "json"
+
+
+def table_msg(lines: list, result_format: str | None = None):
+    """A table's lines as the `msg` of ansible.builtin.debug, in the shape the stdout callback prints
+    one row per output line: the list itself under the json result format (a string would come
+    out as one line full of \\n), one text under yaml (printed as a block; YAML would fold a list
+    item longer than 80 columns). `result_format` defaults to the running callback's."""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    if (result_format or _result_format()) == "yaml":
+        return "\n".join(lines)
+    return list(lines)
+
+
+def status_table(rows: list) -> list:
+    """A plain-text table of status rows, one line per list item (what ansible.builtin.debug prints
+    readably under every callback and result format); the problems, one line each, below it."""
     lines = aligned([list(STATUS_COLUMNS)] + [status_cells(r) for r in rows])
     lines += ["%s: %s" % (r["name"], r["problem"]) for r in rows if r.get("problem")]
-    return "\n".join(lines)
+    return lines
 
 
 CONNECT_COLUMNS = ("name", "port", "database", "user", "state", "connect")
 
 
-def connect_table(rows: list) -> str:
-    """Who connects where: instance, port, database, user, state and the psql command."""
-    return "\n".join(aligned([list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows]))
+def connect_table(rows: list) -> list:
+    """Who connects where: instance, port, database, user, state and the psql command; one line per item."""
+    return aligned([list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows])
 
 
 TUNING_COLUMNS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
                   "max_parallel_workers", "max_wal_size", "huge_pages")
 
 
-def tuning_table(plan: dict, applied: list | None = None) -> str:
-    """The tuning plan as text: one row per instance (share, main settings, restart needed) and the
-    host's totals."""
+def tuning_table(plan: dict, applied: list | None = None) -> list:
+    """The tuning plan as text lines: one row per instance (share, main settings, restart needed) and
+    the host's totals."""
     restarted = {r.get("name"): r.get("restart_required") or [] for r in applied or []}
     mib = 1024 * 1024
     rows = [["instance", "memory", "cpus"] + list(TUNING_COLUMNS) + ["restart needed"]]
@@ -176,7 +203,7 @@ def tuning_table(plan: dict, applied: list | None = None) -> str:
     lines.append("host: %d MiB, %g CPUs; OS reserve %d MiB; budget %d MiB; committed %d MiB (%s)" % (
         host["memory"] // mib, host["cpus"], host["reserve"] // mib, host["budget"] // mib,
         host["committed"] // mib, "fits" if host["fits"] else "OVER BUDGET"))
-    return "\n".join(lines)
+    return lines
 
 
 class FilterModule:
@@ -187,4 +214,5 @@ class FilterModule:
             "status_table": status_table,
             "tuning_table": tuning_table,
             "connect_table": connect_table,
+            "table_msg": table_msg,
         }

@@ -48,12 +48,13 @@ def row_count_diff(expected: dict, actual: dict) -> str:
     return "; ".join(lines) or "none"
 
 
-def purge_table(rows: list) -> str:
-    """instance, runtime, status before, result, what was removed and what is kept; one line each."""
+def purge_table(rows: list) -> list:
+    """instance, runtime, status before, result, what was removed and what is kept; one line per
+    list item."""
     cells = [[str(r["instance"]), str(r.get("runtime") or "-"), str(r.get("status") or "-"),
               str(r.get("result") or "-"), ", ".join(r.get("removed") or []) or "-",
               ", ".join(r.get("kept") or []) or "-"] for r in rows]
-    return "\n".join(aligned([list(PURGE_COLUMNS)] + cells))
+    return aligned([list(PURGE_COLUMNS)] + cells)
 
 
 class FilterModule:

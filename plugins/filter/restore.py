@@ -89,14 +89,15 @@ def _verified(value) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
 
-def restore_table(rows: list) -> str:
-    """instance, backup, database, restored as, target, size, duration, verified; errors below."""
+def restore_table(rows: list) -> list:
+    """instance, backup, database, restored as, target, size, duration, verified; errors below.
+    One line per list item."""
     body = [[str(r.get("instance") or "-"), str(r.get("backup_id") or "-"), str(r.get("database") or "-"),
              str(r.get("target_database") or "-"), str(r.get("target") or "-"), _size(r.get("size_bytes")),
              _duration(r.get("seconds")), _verified(r.get("verified"))] for r in rows]
     lines = aligned([list(COLUMNS)] + body)
     lines += ["%s: %s" % (r["instance"], r["error"]) for r in rows if r.get("error")]
-    return "\n".join(lines)
+    return lines
 
 
 class FilterModule:

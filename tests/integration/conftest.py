@@ -246,6 +246,12 @@ class PlaybookRun:
         assert matches, "no task %r in %s" % (name, [r["_task"] for r in self.results])
         return matches[-1]
 
+    def table(self, name: str) -> list[str]:
+        """The lines of the table the debug task `name` printed (its msg: a list of lines under the
+        json result format, one text under yaml)."""
+        msg = self.task(name)["msg"]
+        return msg.splitlines() if isinstance(msg, str) else list(msg)
+
     def failed_results(self) -> list[dict]:
         return [r for r in self.results if r.get("failed")]
 

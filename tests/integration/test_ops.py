@@ -93,7 +93,7 @@ def test_status_shows_the_full_picture(ansible, ops, ops_vars, scratch):
     run = ansible.run(PLAYBOOKS / "status.yml", ops_vars)
     assert run.rc == 0, run.explain()
     assert run.changed == 0
-    table = run.task("Show the instances")["msg"].splitlines()
+    table = run.table("Show the instances")
     assert table[0].split()[:4] == ["name", "port", "state", "accepting"]
     assert "pending restart" in table[0] and table[0].rstrip().endswith("health  last backup")
     assert len(table) == 2 + len(NAMES), table  # no problem lines
@@ -124,7 +124,7 @@ def test_status_with_apps_and_a_pending_restart(ansible, ops, ops_vars, scratch)
         rows = report(scratch)
         assert sorted(rows) == ["it_ops_b"]
         assert rows["it_ops_b"]["pending_restart"] == ["max_wal_senders"]
-        assert "max_wal_senders" in run.task("Show the instances")["msg"]
+        assert "max_wal_senders" in "\n".join(run.table("Show the instances"))
     finally:
         psql(port, "ALTER SYSTEM RESET max_wal_senders")
         psql(port, "SELECT pg_reload_conf()")
@@ -193,7 +193,7 @@ def test_stop_with_apps_then_status_explains_a_held_port(ansible, ops, ops_vars,
     problem = rows["it_ops_c"]["problem"]
     assert problem.startswith("down, and port %d is held by" % PORTS["it_ops_c"]), problem
     assert "pid %d" % os.getpid() in problem
-    assert "it_ops_c: down, and port" in status.task("Show the instances")["msg"]
+    assert "it_ops_c: down, and port" in "\n".join(status.table("Show the instances"))
     assert rows["it_ops_a"]["accepting"] is True and rows["it_ops_a"]["problem"] is None
 
 

@@ -110,7 +110,7 @@ def test_restore_under_a_new_name_check_mode_first(ansible, rs, rs_vars, scratch
     check = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, check=True, args=args)
     assert check.rc == 0, check.explain()
     assert "it_rs_a_copy" not in databases(port)
-    assert check.task("Show the restore")["msg"].splitlines()[2].rstrip().endswith("-")  # nothing verified
+    assert check.table("Show the restore")[2].rstrip().endswith("-")  # nothing verified
 
     run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=args)
     assert run.rc == 0, run.explain()
@@ -122,7 +122,7 @@ def test_restore_under_a_new_name_check_mode_first(ansible, rs, rs_vars, scratch
     assert [(r["instance"], r["database"], r["target_database"], r["verified"]) for r in rows] == [
         ("it_rs_a", "it_rs_a", "it_rs_a_copy", True)]
     assert rows[0]["backup_id"] == rs["backup_id"] and rows[0]["size_bytes"] > 0 and data["result"] == "passed"
-    table = run.task("Show the restore")["msg"].splitlines()
+    table = run.table("Show the restore")
     assert table[0].split()[:2] == ["instance", "backup"] and "verified" in table[0]
     assert "it_rs_a_copy" in table[2] and table[2].rstrip().endswith("yes")
 

@@ -88,8 +88,8 @@ def test_tune_playbook_reports_the_plan(tuned, ansible, scratch):
     host = report["plan"]["host"]
     assert host["budget"] == (4096 - 512) * 1024 * 1024 and host["fits"] is True
     assert set(report["plan"]["instances"]) == {"it_tune_a", "it_tune_b"}
-    table = run.task("Show the plan")["msg"]
-    assert "it_tune_a" in table and "committed" in table.splitlines()[-1]
+    table = run.table("Show the plan")
+    assert "it_tune_a" in "\n".join(table) and "committed" in table[-1]
 
 
 def test_a_budget_too_small_is_refused_before_anything_changes(tuned, ansible, scratch):

@@ -287,7 +287,7 @@ def test_rows_instances_and_table():
         {"instance": "mail", "backup_id": "20261126T020000Z", "databases": 1, "result": "passed", "error": None},
         {"instance": "chat", "backup_id": None, "databases": 0, "result": "failed",
          "error": "instance 'chat': backup x refused"}]
-    lines = rf.restore_table(rows).splitlines()
+    lines = rf.restore_table(rows)
     assert lines[0].split() == ["instance", "backup", "database", "restored", "as", "target", "size", "duration",
                                 "verified"]
     assert lines[2].split()[:4] == ["mail", "20261126T020000Z", "darevel_mail", "darevel_mail_drill"]
@@ -316,4 +316,4 @@ def test_check_mode_rows_are_neither_verified_nor_failed():
         {"database": "d", "target_database": "d_drill", "size_bytes": 1, "seconds": None, "verified": None}]})
     assert rows[0]["verified"] is None
     assert rf.restore_instances(rows)[0]["result"] == "passed"
-    assert rf.restore_table(rows).splitlines()[2].rstrip().endswith("-")
+    assert rf.restore_table(rows)[2].rstrip().endswith("-")

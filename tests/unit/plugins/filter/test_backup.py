@@ -24,7 +24,7 @@ def test_rows_and_table_name_the_failed_instance():
     assert [(r["instance"], r["database"], r["verified"]) for r in rows] == [
         ("mail", "darevel_mail", True), ("chat", None, False)]
     assert backup.backup_failed(rows) == ["chat"]
-    table = backup.backup_table(rows).splitlines()
+    table = backup.backup_table(rows)
     assert table[0].split() == ["instance", "database", "size", "duration", "verified", "backup"]
     assert table[2].split() == ["mail", "darevel_mail", "2.0", "KiB", "1.2", "s", "yes", "20261126T063000Z"]
     assert "FAILED" in table[3] and table[4] == "chat: instance 'chat': cannot connect"
@@ -39,4 +39,4 @@ def test_a_task_that_failed_before_any_instance_fails_them_all():
 def test_check_mode_rows_are_not_verified_yet():
     result = {"instances": [{"name": "mail", "verified": None, "databases": [{"name": "darevel_mail"}]}]}
     rows = backup.backup_rows(PLAN[:1], result)
-    assert backup.backup_failed(rows) == [] and " - " in backup.backup_table(rows).splitlines()[2] + " "
+    assert backup.backup_failed(rows) == [] and " - " in backup.backup_table(rows)[2] + " "

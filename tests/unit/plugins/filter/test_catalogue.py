@@ -113,7 +113,7 @@ def test_status_rows_pick_this_hosts_container_on_a_shared_engine():
 
 def test_status_table():
     rows = catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")
-    lines = catalogue.status_table(rows).splitlines()
+    lines = catalogue.status_table(rows)
     assert len(lines) == 2 + len(rows)
     assert re.split(r"\s{2,}", lines[0]) == ["name", "port", "state", "accepting", "version", "uptime",
                                              "connections", "size", "pending restart", "health", "last backup"]
@@ -127,7 +127,7 @@ def test_status_table():
 
 
 def test_status_table_live_columns_and_problems():
-    lines = catalogue.status_table(catalogue.status_rows(PLAN, LIVE, "/e")).splitlines()
+    lines = catalogue.status_table(catalogue.status_rows(PLAN, LIVE, "/e"))
     assert re.split(r"\s{2,}", lines[2]) == ["chat", "5434", "started", "yes", "15.14", "1d 2h", "3/100",
                                              "7.5 MiB", "shared_buffers", "healthy", "2h 1m ago"]
     assert "15.14" in lines[2] and "1d 2h" in lines[2] and "3/100" in lines[2] and "7.5 MiB" in lines[2]
@@ -150,7 +150,7 @@ def test_size(size, text):
 
 
 def test_status_table_no_rows():
-    lines = catalogue.status_table([]).splitlines()
+    lines = catalogue.status_table([])
     assert len(lines) == 2
     assert lines[0] == "name  port  state  accepting  version  uptime  connections  size  pending restart  health  " \
                        "last backup"
@@ -184,8 +184,7 @@ def test_tuning_table_shows_each_instance_and_the_host_totals():
                      "committed": 3000 * mib, "fits": True},
             "instances": {"chat": {"share": {"memory": 597 * mib, "cpus": 0.333},
                                    "settings": {"shared_buffers": "149MB", "work_mem": "953kB"}}}}
-    text = catalogue.tuning_table(plan, [{"name": "chat", "restart_required": ["shared_buffers"]}])
-    lines = text.splitlines()
+    lines = catalogue.tuning_table(plan, [{"name": "chat", "restart_required": ["shared_buffers"]}])
     assert lines[0].split()[:4] == ["instance", "memory", "cpus", "shared_buffers"]
     assert lines[2].startswith("chat") and "597 MiB" in lines[2] and "149MB" in lines[2]
     assert lines[2].endswith("shared_buffers")
@@ -193,7 +192,7 @@ def test_tuning_table_shows_each_instance_and_the_host_totals():
 
 
 def test_connect_table_says_how_to_connect():
-    lines = catalogue.connect_table(catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres")).splitlines()
+    lines = catalogue.connect_table(catalogue.status_rows(PLAN, INFO, "/etc/darevel/postgres"))
     assert re.split(r"\s{2,}", lines[0]) == ["name", "port", "database", "user", "state", "connect"]
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert lines[2].split()[:5] == ["chat", "5434", PLAN[0]["database"], PLAN[0]["owner"], "started"]

@@ -40,7 +40,7 @@ def test_purge_table_one_line_per_instance_under_a_header():
     table = purge_table([{"instance": "mail", "runtime": "native", "status": "stopped", "result": "purged",
                           "removed": ["cluster 15/mail", "/var/lib/postgresql/15/mail"],
                           "kept": ["/etc/darevel/postgres/mail.env", "/var/backups/darevel-postgres/mail"]}])
-    header, rule, row = table.splitlines()
+    header, rule, row = table
     assert header.split() == ["instance", "runtime", "was", "result", "removed", "kept"]
     assert set(rule.replace(" ", "")) == {"-"}
     assert row.startswith("mail") and "cluster 15/mail, /var/lib/postgresql/15/mail" in row
@@ -49,5 +49,5 @@ def test_purge_table_one_line_per_instance_under_a_header():
 
 def test_purge_table_nothing_removed_is_a_dash():
     row = purge_table([{"instance": "mail", "runtime": "docker", "status": "absent", "result": "nothing to purge",
-                        "removed": [], "kept": ["/etc/darevel/postgres/mail.env"]}]).splitlines()[2]
+                        "removed": [], "kept": ["/etc/darevel/postgres/mail.env"]}])[2]
     assert row.split()[:3] == ["mail", "docker", "absent"] and " - " in row
