@@ -2,9 +2,11 @@
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for playbooks/move.yml (counting a backup's tables on a live server and comparing) and
-playbooks/purge.yml (its table)."""
+playbooks/purge.yml (the request, the per-host checks and the table)."""
 
 from __future__ import annotations
+
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -46,6 +48,85 @@ def row_count_diff(expected: dict, actual: dict) -> str:
             lines.append("%s: %s in the backup, %s here" % (
                 key, "none" if want is None else want, "missing" if got is None else got))
     return "; ".join(lines) or "none"
+
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
+UNSET = ("", None)
+
+
+def _names(value) -> list:
+    """A list or a comma-separated string of names, trimmed, empty items dropped."""
+    if value in UNSET:
+        return []
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> dict:
+    """The instances purge.yml is asked to remove (-e app=NAME or -e apps=A,B) and every problem of
+    the request, checked on the control node: no or invalid names, app and apps that disagree, a
+    host outside the group or --limit, and confirm_purge not naming exactly the same instances
+    (in any order), since every one of them loses its data."""
+    asked = _names(app) + [name for name in _names(apps) if name not in _names(app)]
+    wanted = []
+    for name in asked:
+        if name not in wanted:
+            wanted.append(name)
+    problems = []
+    if not wanted:
+        problems.append("app: (none); fix: -e app=NAME, or -e apps=NAME1,NAME2 for several instances")
+    problems += ["app: %s is not an instance name; fix: -e apps=NAME1,NAME2 with names of the catalogue" % name
+                 for name in wanted if not NAME.match(name)]
+    if app not in UNSET and apps not in UNSET and set(_names(app)) != set(_names(apps)):
+        problems.append("app and apps: %s and %s name different instances; fix: give one of them" % (app, apps))
+    if host in UNSET or str(host) not in hosts:
+        problems.append("host: %s is not a host of the postgres group; fix: -e host=HOST, one of %s" % (
+            "(none)" if host in UNSET else host, ", ".join(hosts)))
+    elif str(host) not in play_hosts:
+        problems.append("host: %s is outside --limit; fix: include it in --limit" % host)
+    confirmed = _names(confirm)
+    if wanted and sorted(set(confirmed)) != sorted(wanted):
+        problems.append("confirm_purge: %s is not %s; fix: add -e confirm_purge=%s (the instances and their data "
+                        "are deleted for good)" % (",".join(confirmed) or "(none)", ",".join(wanted), ",".join(wanted)))
+    elif not wanted and confirm in UNSET:
+        problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
+    return {"apps": wanted, "problems": problems}
+
+
+def purge_problems(apps: list, plan: list, found: list, enabled, host: str, docker: bool, env_dir: str) -> list:
+    """Per host: an instance that is not in the catalogue, still runs, or is still enabled there
+    (the next site.yml would create an empty one and point its env file back at it)."""
+    known = {i["name"]: i for i in plan}
+    enabled_names = _names(enabled if enabled not in UNSET else "all")
+    problems = []
+    for name in apps:
+        instance = known.get(name)
+        if instance is None:
+            problems.append("instance %s is not in the catalogue of %s (postgres_instances); fix: -e apps= with "
+                            "names among %s" % (name, host, ", ".join(known) or "(none)"))
+            continue
+        if purge_status(name, instance, found, docker) == "started":
+            problems.append("instance %s is running on %s; fix: stop it first (playbooks/stop.yml -e apps=%s "
+                            "--limit %s), or move it (playbooks/move.yml -e app=%s -e from=%s -e to=HOST)" % (
+                                name, host, name, host, name, host))
+        if "all" in enabled_names or name in enabled_names:
+            problems.append("instance %s is still in %s's postgres_instances_enabled (%s): the next site.yml would "
+                            "create an empty %s there and point %s/%s.env back at it; fix: take %s out of %s's "
+                            "postgres_instances_enabled first" % (
+                                name, host, ",".join(enabled_names), name, env_dir, name, name, host))
+    return problems
+
+
+def purge_status(name: str, instance: dict, found: list, docker: bool) -> str:
+    """started, stopped or absent: the instance as pg_instance_info found it on this host (on docker
+    this host's container of it: an engine may hold another host's too)."""
+    for row in found or []:
+        if row.get("name") != name:
+            continue
+        if docker and row.get("container") != (instance.get("docker") or {}).get("name"):
+            continue
+        return row.get("status") or "absent"
+    return "absent"
 
 
 def purge_table(rows: list) -> list:

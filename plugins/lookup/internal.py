@@ -21,7 +21,8 @@ description:
     reports they write.
   - "Helpers: V(audit_items), V(backup_failed), V(backup_failures), V(backup_items),
     V(backup_rows), V(compose_argv), V(container_items), V(database_items), V(dev_dirs),
-    V(dev_files), V(excluded_port_conflicts), V(excluded_port_message), V(excluded_port_ranges),
+    V(dev_files), V(env_lines), V(env_problems), V(env_switch), V(excluded_port_conflicts),
+    V(excluded_port_message), V(excluded_port_ranges),
     V(firewall_rules), V(instance_items), V(purge_problems), V(purge_request), V(purge_status),
     V(restore_instances), V(restore_items),
     V(restore_rows), V(row_count_diff), V(row_count_sql), V(security_plan),
@@ -55,7 +56,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.darevel.postgres.plugins.filter import audit, backup, catalogue, dev, move, restore, security
+from ansible_collections.darevel.postgres.plugins.filter import (audit, backup, catalogue, dev, envfile, move, restore,
+                                                                 security)
 
 # helper name -> the module of plugins/filter/ that holds its function (looked up when called).
 HELPERS = {
@@ -69,6 +71,9 @@ HELPERS = {
     "database_items": catalogue,
     "dev_dirs": dev,
     "dev_files": dev,
+    "env_lines": envfile,
+    "env_problems": envfile,
+    "env_switch": envfile,
     "excluded_port_conflicts": dev,
     "excluded_port_message": dev,
     "excluded_port_ranges": dev,

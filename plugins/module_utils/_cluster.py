@@ -191,8 +191,8 @@ class DebianCluster:
 def write_auth_files(directory: str, write, check_mode: bool, hba: Optional[list] = None,
                      diff: Optional[dict] = None) -> bool:
     """Write pg_hba.conf and pg_ident.conf in `directory` with `write(path, content)` when they
-    differ; True when something changed (or would, in check mode). A changed pg_hba.conf's old and
-    new text go into `diff` (no secrets in either)."""
+    differ; True when something changed (or would, in check mode). Each changed file's old and new
+    text go into `diff` as {path: (before, after)} (no secrets in either)."""
     changed = False
     for filename, content in (("pg_hba.conf", render_hba(hba)), ("pg_ident.conf", render_ident())):
         path = os.path.join(directory, filename)
@@ -205,8 +205,8 @@ def write_auth_files(directory: str, write, check_mode: bool, hba: Optional[list
         except OSError:
             pass
         changed = True
-        if diff is not None and filename == "pg_hba.conf":
-            diff.update({"before": current, "after": content})
+        if diff is not None:
+            diff[path] = (current, content)
         if not check_mode:
             write(path, content)
     return changed

@@ -8,12 +8,43 @@ from __future__ import annotations
 import os
 import secrets
 import string
+from typing import Optional
+
+from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
 
 ALPHABET = string.ascii_letters + string.digits
+# The passwords an instance has: (kind, the catalogue key of its role, the inventory variable).
+KINDS = (("owner", "owner", "postgres_owner_passwords"), ("app", "app_role", "postgres_app_passwords"))
 
 
 def path_for(directory: str, host: str, name: str, kind: str) -> str:
     return os.path.join(directory, host, "%s.%s.password" % (name, kind))
+
+
+def env_problems(instances: list, given: dict, hosts: Optional[dict] = None) -> list:
+    """The passwords (and host names) that an instance's env file could not hold, on every
+    environment: the one rule of _envfile, for the converge's env files, the developer files and
+    prod's Vault passwords alike. `given` is {kind: {instance: password}} for kind owner and app
+    (passwords the inventory sets; generated ones are letters and digits); `hosts` {variable: value}
+    of the DB_HOST values the inventory sets. Messages never contain a password."""
+    problems = []
+    for variable, value in sorted((hosts or {}).items()):
+        message = _envfile.problem_message("host", "%s (DB_HOST of the env files)" % variable, value,
+                                           "set %s to a host name or address" % variable)
+        if message:
+            problems.append(message)
+    for instance in instances:
+        for kind, role_key, variable in KINDS:
+            role = instance.get(role_key)
+            value = ((given or {}).get(kind) or {}).get(instance["name"])
+            if not role or value in (None, ""):
+                continue
+            message = _envfile.problem_message(
+                "instance '%s': role %s" % (instance["name"], role), "the password (%s.%s)" % (variable, instance["name"]),
+                value, "choose another password for %s.%s (in Ansible Vault on prod)" % (variable, instance["name"]))
+            if message:
+                problems.append(message)
+    return problems
 
 
 def generate(length: int) -> str:

@@ -10,11 +10,15 @@ mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM veri
 from __future__ import annotations
 
 import os
+import re
+import socket
+import struct
+import time
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _envfile, _scram, _security
+from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
+from ansible_collections.darevel.postgres.plugins.module_utils._docker import put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
 
@@ -104,12 +108,15 @@ class ContainerSession:
         self.dbname = dbname
 
     def _psql(self, text: str) -> str:
+        # The statement goes through the exec's stdin, never on its command line: it may hold a
+        # verifier, and every process's arguments are readable in the host's /proc.
         argv = ["psql", "-X", "-q", "-A", "-t", "-F", FIELD_SEPARATOR, "-v", "ON_ERROR_STOP=1", "-U", self.user,
-                "-d", self.dbname, "-c", text]
-        rc, output = exec_text(self.container, argv)
+                "-d", self.dbname, "-f", "-"]
+        rc, output = exec_stdin(self.container, argv, text + "\n")
         if rc != 0:
             raise DarevelError("container %s: psql failed (rc=%s): %s; fix: check the container with `docker logs "
-                               "%s`" % (self.container.name, rc, output.strip()[-500:], self.container.name))
+                               "%s`" % (self.container.name, rc, mask_verifiers(output.strip()[-500:]),
+                                        self.container.name))
         return output
 
     @staticmethod
@@ -143,6 +150,56 @@ class ContainerSession:
                 self.container.name, path))
 
 
+VERIFIER = re.compile(r"SCRAM-SHA-256\$[^'\s]*")
+
+
+def mask_verifiers(text: str) -> str:
+    """psql's error text can quote the statement: its verifiers masked."""
+    return VERIFIER.sub("SCRAM-SHA-256$********", text)
+
+
+def exec_stdin(container, argv: list[str], data: str, user: str = "postgres") -> tuple[int, str]:
+    """Run `argv` in the container with `data` on its stdin (then end of file), through the Docker
+    API's attached exec socket; (exit code, stdout and stderr as text)."""
+    api = container.client.api
+    exec_id = api.exec_create(container.id, argv, stdin=True, stdout=True, stderr=True, tty=False, user=user)["Id"]
+    sock = api.exec_start(exec_id, socket=True)._sock
+    try:
+        sock.settimeout(None)
+        sock.sendall(data.encode("utf-8"))
+        sock.shutdown(socket.SHUT_WR)
+        output = b""
+        while True:
+            header = _read_exact(sock, 8)
+            if len(header) < 8:
+                break
+            size = struct.unpack(">BxxxL", header)[1]
+            output += _read_exact(sock, size)
+    finally:
+        sock.close()
+    state = api.exec_inspect(exec_id)
+    while state.get("Running"):  # the output has ended; the exit code follows a moment later
+        time.sleep(0.02)
+        state = api.exec_inspect(exec_id)
+    code = state.get("ExitCode")
+    return (-1 if code is None else code), output.decode("utf-8", "replace")
+
+
+def _read_exact(sock, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+ENV_FIXES = {"DB_HOST": "set env_host (postgres_env_host) to a host name or address",
+             "POSTGRES_PASSWORD": "give the owner another password (postgres_owner_passwords)",
+             "DB_APP_PASSWORD": "give the application role another password (postgres_app_passwords)"}
+
+
 def env_values(item: dict) -> dict:
     values = {
         "DB_HOST": item.get("env_host") or "localhost",
@@ -161,11 +218,15 @@ def is_true(value) -> bool:
     return value is True or str(value) in ("t", "True")
 
 
-def disable_line(path: str, line: int) -> None:
-    """Comment out one line of a configuration file, keeping its owner and mode."""
+def disable_line(path: str, line: int, check_mode: bool = False) -> tuple[str, str]:
+    """Comment out one line of a configuration file, keeping its owner and mode (not in check
+    mode); the file's text before and after, for the diff."""
     with open(path) as handle:
-        lines = handle.read().split("\n")
+        before = handle.read()
+    lines = before.split("\n")
     lines[line - 1] = "# %s  # disabled by darevel.postgres: it overrode a managed setting" % lines[line - 1]
+    if check_mode:
+        return before, "\n".join(lines)
     stat = os.stat(path)
     tmp = "%s.darevel-%d" % (path, os.getpid())
     with open(tmp, "w") as handle:
@@ -173,6 +234,7 @@ def disable_line(path: str, line: int) -> None:
     os.chown(tmp, stat.st_uid, stat.st_gid)
     os.chmod(tmp, stat.st_mode & 0o7777)
     os.replace(tmp, path)
+    return before, "\n".join(lines)
 
 
 def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10, dbname: str = "postgres"):
@@ -221,6 +283,7 @@ class DatabaseManager:
             if not item.get(key):
                 raise DarevelError("instance '%s': %s is required; fix: set it" % (item["name"], key))
         queries: list[str] = []
+        file_diffs: dict = {}
         try:
             conn = self._session(item)
         except DarevelError:
@@ -238,12 +301,12 @@ class DatabaseManager:
             queries += self._superuser(conn, item, before)
             queries += self._privileges(item, before)
             if conn is not None and not item.get("container"):
-                fixed, more = self._enforce(conn, item)
+                fixed, more = self._enforce(conn, item, file_diffs)
                 queries += more
                 if self.params.get("file_modes", True):
                     queries += self._file_modes(conn)
             if item.get("container") and conn is not None:
-                queries += self._container_hba(conn, item)
+                queries += self._container_hba(conn, item, file_diffs)
         finally:
             if conn is not None:
                 conn.close()
@@ -257,8 +320,12 @@ class DatabaseManager:
             "app_role": item.get("app_role"), "env_file": item.get("env_file"), "queries": queries,
             "settings_repaired": fixed,
             "changed": bool(queries) or env_changed,
-            "diff": {"before": dict(before_shown, env_file=env_diff[0]), "after": dict(after, env_file=env_diff[1]),
-                     "before_header": "instance %s" % item["name"], "after_header": "instance %s" % item["name"]},
+            # The roles and the database as fields, then each file written (the env file with its
+            # passwords masked, a container's pg_hba/pg_ident) as text for a unified diff.
+            "diff": [_diff.entry("instance %s: roles and database" % item["name"],
+                                 _diff.fields(sorted(before_shown.items())), _diff.fields(sorted(after.items())))]
+            + ([_diff.entry(item["env_file"], env_diff[0], env_diff[1])] if item.get("env_file") else [])
+            + [_diff.entry(path, old, new) for path, (old, new) in sorted(file_diffs.items())],
         }
 
     def _state(self, conn, item: dict) -> dict:
@@ -352,9 +419,10 @@ class DatabaseManager:
             queries += self._execute(conn, template, idents, template.format(*idents))
         return queries
 
-    def _enforce(self, conn, item: dict) -> tuple[list[str], list[str]]:
+    def _enforce(self, conn, item: dict, file_diffs: dict | None = None) -> tuple[list[str], list[str]]:
         """Managed settings that another file or ALTER SYSTEM overrides are put back: the ALTER SYSTEM
-        value is reset, another file's line is commented out, then the instance reloads."""
+        value is reset, another file's line is commented out (its text goes into `file_diffs`), then
+        the instance reloads."""
         names = sorted(item.get("enforce") or [])
         if not names:
             return [], []
@@ -373,8 +441,9 @@ class DatabaseManager:
                 queries += self._execute(conn, "ALTER SYSTEM RESET {}", (name,), "ALTER SYSTEM RESET %s" % name)
             else:
                 queries.append("-- %s:%s: %s commented out" % (sourcefile, sourceline, name))
-                if not self.check_mode:
-                    disable_line(sourcefile, int(sourceline))
+                old, new = disable_line(sourcefile, int(sourceline), self.check_mode)
+                if file_diffs is not None:
+                    file_diffs[sourcefile] = (file_diffs.get(sourcefile, (old, None))[0], new)
         if fixed:
             queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
         return fixed, queries
@@ -414,9 +483,10 @@ class DatabaseManager:
                     os.chmod(path, mode)
         return queries
 
-    def _container_hba(self, conn, item: dict) -> list[str]:
+    def _container_hba(self, conn, item: dict, file_diffs: dict | None = None) -> list[str]:
         """The container's pg_hba: the image's `trust` lines replaced (peer on the socket for its
-        superuser, SCRAM over TCP), then a reload."""
+        superuser, SCRAM over TCP), then a reload. Each file rewritten goes into `file_diffs` as
+        {'container NAME:path': (before, after)}."""
         files = {}
         for setting in ("hba_file", "ident_file"):
             row = conn.fetchone("SELECT current_setting(%s)", (), (setting,))
@@ -425,8 +495,11 @@ class DatabaseManager:
                   files["ident_file"]: _security.render_container_ident(item["owner"])}
         queries = []
         for path, content in wanted.items():
-            if conn.read_file(path) == content:
+            current = conn.read_file(path)
+            if current == content:
                 continue
+            if file_diffs is not None:
+                file_diffs["container %s:%s" % (item["container"], path)] = (current, content)
             queries.append("-- %s rewritten" % path)
             if not self.check_mode:
                 conn.write_file(path, content, files["hba_file"])
@@ -450,13 +523,21 @@ class DatabaseManager:
             return False, ("", "")
         content = _envfile.render(env_values(item))
         current = _envfile.read(path)
+        shown = _diff.masked_env(current, content, _envfile.SECRET_KEYS)
         if _envfile.is_current(path, content):
-            return False, (_envfile.masked(current), _envfile.masked(content))
+            return False, shown
         if not self.check_mode:
             _envfile.write(path, content)
-        return True, (_envfile.masked(current), _envfile.masked(content))
+        return True, shown
 
     def run(self) -> dict:
         items = batch_items(self.params, ITEM_KEYS)
+        # Refused before any instance is touched: what an env file cannot hold (see _envfile).
+        problems = [message for item in items if item.get("env_file") for key, value in env_values(item).items()
+                    for message in [_envfile.problem_message(
+                        "instance '%s'" % item["name"], "the env file's %s" % key, value,
+                        ENV_FIXES.get(key, "choose another value"))] if message]
+        if problems:
+            return {"results": [], "errors": problems}
         results, errors = run_all(items, self.converge, self.params["workers"])
         return {"results": results, "errors": errors}

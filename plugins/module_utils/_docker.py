@@ -16,7 +16,7 @@ import tarfile
 import time
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials
+from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials, _diff
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import client  # noqa: F401 (the one factory)
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -112,6 +112,7 @@ class ContainerManager:
     def converge(self, item: dict) -> dict:
         spec, state = item["spec"], self.params["state"]
         container, current = self._current(spec["name"])
+        attrs = container.attrs if container is not None else None  # what --diff compares, before any change
         volume_exists = self._volume_exists(spec["volume"])
         actions = plan(current, state, _container.config_hash(spec), volume_exists, self.params["purge"])
         if not self.check_mode:
@@ -125,13 +126,10 @@ class ContainerManager:
                 "container": spec["name"], "volume": spec["volume"], "image": spec["image"],
                 "status": status, "health": health, "actions": actions, "changed": bool(actions),
                 "data_dir": "%s:%s" % (spec["volume"], spec["mount"]) if state != "absent" else None,
-                "diff": {"before": {"container": current, "volume": volume_exists},
-                         "after": {"container": None if state == "absent" else
-                                   {"hash": _container.config_hash(spec), "running": status == "started"},
-                                   "volume": not (state == "absent" and self.params["purge"]) and
-                                   (volume_exists or state != "absent")},
-                         "before_header": "instance %s" % item["name"],
-                         "after_header": "instance %s" % item["name"]}}
+                "diff": _diff.container_entries(
+                    spec["name"], attrs, bool(current and current["running"]), spec, state, actions, spec["volume"],
+                    volume_exists, not (state == "absent" and self.params["purge"]) and
+                    (volume_exists or state != "absent"))}
 
     def _apply(self, item: dict, container, actions: list[str]):
         spec = item["spec"]

@@ -14,7 +14,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
-from ansible_collections.darevel.postgres.plugins.module_utils import _ports, _settings, _status
+from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _ports, _settings, _status
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
@@ -114,7 +114,7 @@ class InstanceManager:
         elif current is not None and state != "absent" and not current["enabled"] and "enable" not in actions:
             actions.insert(0, "enable")
         job = {"name": name, "cluster": cluster, "item": item, "current": current, "port": port, "actions": actions,
-               "commands": [], "changed": False, "settings_changed": [], "restart_required": []}
+               "commands": [], "changed": False, "settings_changed": [], "restart_required": [], "file_diffs": {}}
         if state != "absent" and item.get("settings") is not None:
             self._plan_settings(job, state)
         running = current is not None and current["status"] == "started"
@@ -138,8 +138,7 @@ class InstanceManager:
             return
         changed, restart = _settings.changes(old, settings, cluster.version)
         job["settings_changed"], job["restart_required"] = changed, restart
-        before, after = _settings.parse(old), _settings.parse(_settings.render(settings))
-        job["settings_diff"] = ({n: before.get(n) for n in changed}, {n: after.get(n) for n in changed})
+        job["file_diffs"][path] = (old, _settings.render(settings))
         lifecycle = [a for a in actions if a in LIFECYCLE]
         actions.insert(len(actions) - len(lifecycle), "settings")
         running = job["current"] is not None and job["current"]["status"] == "started"
@@ -166,10 +165,7 @@ class InstanceManager:
                     cluster.write_settings(_settings.render(job["item"]["settings"]))
                 continue
             if action == "auth_files":
-                hba_diff: dict = {}
-                if cluster.write_auth_files(self.check_mode, job["item"].get("hba"), hba_diff):
-                    if hba_diff:
-                        job["hba_diff"] = (hba_diff["before"], hba_diff["after"])
+                if cluster.write_auth_files(self.check_mode, job["item"].get("hba"), job["file_diffs"]):
                     job["changed"] = True
                     running = current is not None and current["status"] == "started"
                     if running and not set(job["actions"]) & {"restart", "stop"}:
@@ -211,13 +207,12 @@ class InstanceManager:
             "log_file": log_file(cluster, facts),
             "layout": self.layout,
             "settings_changed": job["settings_changed"], "restart_required": job["restart_required"],
-            "diff": {"before": dict({"state": before, "port": facts.get("port")},
-                                    **({"settings": job["settings_diff"][0]} if job.get("settings_diff") else {}),
-                                    **({"pg_hba": job["hba_diff"][0]} if job.get("hba_diff") else {})),
-                     "after": dict({"state": after, "port": port if after != "absent" else None},
-                                   **({"settings": job["settings_diff"][1]} if job.get("settings_diff") else {}),
-                                   **({"pg_hba": job["hba_diff"][1]} if job.get("hba_diff") else {})),
-                     "before_header": "instance %s" % cluster.name, "after_header": "instance %s" % cluster.name},
+            # One entry for the instance's state and port, one per file written (or that would be):
+            # the settings file, pg_hba.conf, pg_ident.conf, each as text for a unified diff.
+            "diff": [_diff.entry("instance %s" % cluster.name,
+                                 _diff.fields([("state", before), ("port", facts.get("port"))]),
+                                 _diff.fields([("state", after), ("port", port if after != "absent" else None)]))]
+            + [_diff.entry(path, old, new) for path, (old, new) in sorted(job["file_diffs"].items())],
         }
 
     def run(self) -> dict:

@@ -9,9 +9,12 @@ from __future__ import annotations
 def exit_batch(module, outcome: dict) -> None:
     results, errors = outcome["results"], outcome["errors"]
     changed = any(r.get("changed") for r in results)
-    diffs = [r.pop("diff") for r in results if "diff" in r]
-    diff = {"before": {d["before_header"]: d["before"] for d in diffs},
-            "after": {d["after_header"]: d["after"] for d in diffs}}
+    # Ansible's diff protocol as a list: one entry per file or object, each with its header and text
+    # before and after, which the default callback prints as unified diffs (see _diff).
+    diff = []
+    for result in results:
+        entries = result.pop("diff", None) or []
+        diff += entries if isinstance(entries, list) else [entries]
     if module.params.get("instances") is None:
         result = dict(results[0]) if results else {}
         result.pop("failed", None)

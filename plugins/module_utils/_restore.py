@@ -71,8 +71,25 @@ def select_backup(available: list[str], wanted: Optional[str], instance: str, wh
 
 
 def safe_path(path: str) -> bool:
-    parts = path.replace("\\", "/").split("/")
-    return bool(path) and not path.startswith("/") and ".." not in parts
+    """A file name relative to the backup directory that stays inside it: '/'-separated plain names
+    (no empty, '.' or '..' part, no backslash, no control character, not absolute)."""
+    if not isinstance(path, str) or not path or "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def env_file_problems(dsn: dict) -> list[str]:
+    """What of target_dsn the rewritten env file could not hold (the one env-file rule, _envfile)."""
+    fixes = {"DB_HOST": "target_dsn.host (-e target_host=...)", "POSTGRES_USER": "target_dsn.user",
+             "POSTGRES_PASSWORD": "target_dsn.password (-e target_password=...)",
+             "DB_SSLMODE": "target_dsn.sslmode", "DB_SSLROOTCERT": "target_dsn.sslrootcert"}
+    problems = []
+    for key, value in env_values(dsn, "postgres").items():
+        message = _envfile.problem_message("target %s" % dsn_label(dsn), "the env file's %s" % key, value,
+                                           "give %s another value" % fixes.get(key, key))
+        if message:
+            problems.append(message)
+    return problems
 
 
 def manifest_problems(manifest: dict, instance: str, backup_id: str) -> list[str]:
@@ -93,6 +110,14 @@ def manifest_problems(manifest: dict, instance: str, backup_id: str) -> list[str
         if db.get("format") not in ("custom", "directory") or not safe_path(path) or not covered:
             problems.append("%s: database %r has no checksummed file %r in the manifest; fix: use another "
                             "backup" % (where, db.get("name"), path))
+    # The globals file runs as the superuser (CREATE ROLE ...): a plain name of the backup
+    # directory that the manifest checksums like the dumps, or nothing.
+    globals_entry = manifest.get("globals")
+    gfile = globals_entry.get("file") if isinstance(globals_entry, dict) else globals_entry
+    if gfile is not None and (not isinstance(gfile, str) or "/" in gfile or not safe_path(gfile)
+                              or gfile not in listed):
+        problems.append("%s: globals file %r is not a checksummed file of the backup directory (a plain name "
+                        "listed in the manifest's files); fix: use another backup" % (where, gfile))
     if not manifest.get("databases"):
         problems.append("%s: the manifest lists no database; fix: use another backup" % where)
     return problems
@@ -101,6 +126,7 @@ def manifest_problems(manifest: dict, instance: str, backup_id: str) -> list[str
 def verify_files(backup_dir: str, manifest: dict, instance: str) -> list[str]:
     """Size, then sha256 of every file the manifest lists; every mismatch is reported."""
     problems = []
+    root = os.path.realpath(backup_dir)
     for entry in manifest.get("files") or []:
         path = os.path.join(backup_dir, entry["path"])
         where = "instance '%s': backup file %s" % (instance, path)
@@ -108,6 +134,11 @@ def verify_files(backup_dir: str, manifest: dict, instance: str) -> list[str]:
             size = os.path.getsize(path)
         except OSError:
             problems.append("%s is missing; fix: use another backup (-e backup_id=...)" % where)
+            continue
+        if os.path.islink(path) or not os.path.isfile(path) or \
+                not os.path.realpath(path).startswith(root + os.sep):
+            problems.append("%s is not a regular file inside the backup directory (a link or another kind of "
+                            "file); fix: use another backup (-e backup_id=...)" % where)
             continue
         if size != entry["size"]:
             problems.append("%s has %d bytes, the manifest says %d; fix: use another backup" % (where, size, entry["size"]))
@@ -463,6 +494,10 @@ class RestoreManager:
         if self.params.get("env_file") and (len(items) != 1 or not self.params.get("target_dsn")):
             return {"results": [], "errors": ["env_file is rewritten only for one instance restored into target_dsn; "
                                               "fix: give target_dsn and a single instance"]}
+        if self.params.get("env_file"):
+            problems = env_file_problems(self.params["target_dsn"])
+            if problems:  # before any database is touched
+                return {"results": [], "errors": problems}
         # workers 0: as many instances at a time as the host has cores.
         results, errors = run_all(items, self.restore, self.params["workers"] or os.cpu_count() or 1)
         return {"results": results, "errors": errors}
@@ -570,6 +605,7 @@ class RestoreManager:
         gfile = (manifest.get("globals") or {}).get("file")
         if mode == "none" or not gfile:
             return {"action": "none", "created": [], "skipped": []}
+        # manifest_problems and verify_files checked it: a plain name, listed, its sha256 matching.
         with open(os.path.join(backup_dir, gfile)) as handle:
             text = handle.read()
         kept, created, skipped = filter_globals(text, set(target.psql("SELECT rolname FROM pg_roles").splitlines()))

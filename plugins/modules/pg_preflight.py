@@ -106,6 +106,17 @@ options:
     type: str
     choices: [auto, native, docker]
     default: auto
+  python_libraries:
+    description:
+      - The Python libraries the runtime's modules import on the target (psycopg2 on V(native), the
+        Docker SDK on V(docker)), as seen by the interpreter Ansible uses there.
+      - V(install) (a converge installs what is missing, C(python_libraries_missing) lists the Debian
+        packages; only a target where that cannot work, such as a virtualenv interpreter, is a
+        problem), V(require) (a verb that installs nothing, so a missing library is a problem naming
+        the fix), V(ignore).
+    type: str
+    choices: [install, require, ignore]
+    default: install
   min_free_mb:
     description: Free space needed under C(/var/lib/postgresql); V(0) skips the check.
     type: int
@@ -149,6 +160,21 @@ python_has_docker:
   description: Whether the target's Python can import the Docker SDK.
   returned: always
   type: bool
+python_has_psycopg2:
+  description: Whether the target's Python can import psycopg2.
+  returned: always
+  type: bool
+python:
+  description: The interpreter that ran the module on the target.
+  returned: always
+  type: str
+  sample: /usr/bin/python3
+python_libraries_missing:
+  description: Debian packages of the runtime's Python libraries that the converge installs (O(python_libraries=install)).
+  returned: always
+  type: list
+  elements: str
+  sample: [python3-psycopg2]
 instances:
   description: The enabled instances with defaults filled in.
   returned: always
@@ -187,6 +213,7 @@ def main() -> None:
             "min_free_mb": {"type": "int", "default": 512},
             "problems": {"type": "list", "elements": "str", "default": []},
             "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
+            "python_libraries": {"type": "str", "default": "install", "choices": ["install", "require", "ignore"]},
             "tuning": {"type": "dict", "options": {
                 "enabled": {"type": "bool", "default": True},
                 "memory_mb": {"type": "int", "default": 0},

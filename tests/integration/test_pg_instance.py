@@ -110,8 +110,8 @@ class TestLifecycle:
         assert re.search(r"changed: \[localhost\]", run.stdout), run.explain()
         # The diff shows the state before and after, port included.
         assert "--- before" in run.stdout and "+++ after" in run.stdout, run.explain()
-        assert re.search(r'^-\s+"?port"?: %d' % A_PORT, run.stdout, re.M), run.explain()
-        assert re.search(r'^\+\s+"?port"?: %d' % A_NEW_PORT, run.stdout, re.M), run.explain()
+        assert re.search(r'^-\s*"?port"?: %d' % A_PORT, run.stdout, re.M), run.explain()
+        assert re.search(r'^\+\s*"?port"?: %d' % A_NEW_PORT, run.stdout, re.M), run.explain()
         facts = clusters()[A]
         assert facts["port"] == A_NEW_PORT and facts["status"].startswith("online")
         assert psql(A_NEW_PORT, "SHOW port") == str(A_NEW_PORT)

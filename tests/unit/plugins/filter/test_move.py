@@ -51,3 +51,46 @@ def test_purge_table_nothing_removed_is_a_dash():
     row = purge_table([{"instance": "mail", "runtime": "docker", "status": "absent", "result": "nothing to purge",
                         "removed": [], "kept": ["/etc/darevel/postgres/mail.env"]}])[2]
     assert row.split()[:3] == ["mail", "docker", "absent"] and " - " in row
+
+
+# --- purge.yml's request and per-host checks ---------------------------------------------------
+
+from ansible_collections.darevel.postgres.plugins.filter.move import (  # noqa: E402
+    purge_problems, purge_request, purge_status)
+
+HOSTS = ["db1", "db2"]
+
+
+def test_purge_request_takes_apps_and_the_same_names_confirmed_in_any_order():
+    assert purge_request("", "mail,chat", "chat, mail", "db2", HOSTS, HOSTS) == {"apps": ["mail", "chat"], "problems": []}
+    assert purge_request("mail", "", "mail", "db2", HOSTS, HOSTS) == {"apps": ["mail"], "problems": []}
+
+
+def test_purge_request_lists_every_problem():
+    result = purge_request("", "mail,Chat", "mail", "db9", HOSTS, ["db1"])
+    assert result["problems"] == [
+        "app: Chat is not an instance name; fix: -e apps=NAME1,NAME2 with names of the catalogue",
+        "host: db9 is not a host of the postgres group; fix: -e host=HOST, one of db1, db2",
+        "confirm_purge: mail is not mail,Chat; fix: add -e confirm_purge=mail,Chat (the instances and their data "
+        "are deleted for good)"]
+    assert purge_request("", "", "", "db2", HOSTS, ["db1"])["problems"] == [
+        "app: (none); fix: -e app=NAME, or -e apps=NAME1,NAME2 for several instances",
+        "host: db2 is outside --limit; fix: include it in --limit",
+        "confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps"]
+    assert "app and apps: mail and chat name different instances" in \
+        purge_request("mail", "chat", "mail,chat", "db1", HOSTS, HOSTS)["problems"][0]
+
+
+def test_purge_problems_per_instance():
+    plan = [{"name": "mail", "docker": {"name": "c-mail"}}, {"name": "chat", "docker": {"name": "c-chat"}}]
+    found = [{"name": "chat", "status": "started", "container": "c-chat"},
+             {"name": "mail", "status": "started", "container": "other-host-mail"}]
+    problems = purge_problems(["mail", "chat", "wiki"], plan, found, ["chat"], "db1", True, "/etc/darevel/postgres")
+    assert problems[0].startswith("instance chat is running on db1; fix: stop it first")
+    assert problems[1].startswith("instance chat is still in db1's postgres_instances_enabled (chat)")
+    assert problems[2].startswith("instance wiki is not in the catalogue of db1")
+    assert len(problems) == 3  # mail: another host's container runs, this host's is absent
+    assert purge_status("mail", plan[0], found, True) == "absent"
+    assert purge_status("mail", plan[0], found, False) == "started"
+    assert purge_problems(["mail"], plan, [], "all", "db1", False, "/e")[0].startswith(
+        "instance mail is still in db1's postgres_instances_enabled (all)")
