@@ -25,6 +25,12 @@ description:
     do), so C(docker inspect) never shows a password that works.
   - Instances are handled concurrently; with O(wait=true) the module returns once each started
     container reports healthy, or fails with the last lines of its log.
+  - With C(--diff), each container is shown as the fields of its description, one per line (image,
+    port, volume, environment, command and one line per C(-c) setting, memory and CPU limits,
+    restart policy, health check, stop signal and timeout, labels, state), as the engine holds it
+    and as it would be, so the diff names the fields that change; secret variables such as
+    C(POSTGRES_PASSWORD) show by name only. A kept container changes at most its state; the
+    volume has an entry of its own.
   - Before any volume or container changes, the images that containers about to be created need and
     that the engine lacks are pulled, each once however many instances use it. The engine is first
     asked whether its registry has each of them (with the engine's credentials, as C(docker login)

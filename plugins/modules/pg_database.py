@@ -141,7 +141,9 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The diff shows the env file with the password masked.
+  - The diff has one entry for the roles and the database and one per file written, each a unified
+    diff under its path - the env file with its passwords masked (a changed one is marked
+    changed after the mask), and on docker the container's C(pg_hba.conf) and C(pg_ident.conf).
 """
 
 EXAMPLES = r"""

@@ -66,8 +66,8 @@ options:
         V(hostssl)), C(database), C(user), C(address) (empty for V(local)) and C(method); the
         security role builds them from the catalogue.
       - Omitted, the baseline is written (C(peer) on the socket, C(scram-sha-256) on loopback).
-        Either way local edits are replaced, the diff shows the file, and only an instance whose
-        file changed is reloaded.
+        Either way local edits are replaced, the diff shows the file (a unified diff under its
+        path), and only an instance whose file changed is reloaded.
     type: list
     elements: dict
   settings:
