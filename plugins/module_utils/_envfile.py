@@ -13,7 +13,9 @@ quotes cannot carry identically for all three readers is refused (value_problem)
 - a backslash: docker compose reads a backslash before a backslash or a quote as an escape, even
   inside single quotes; sh and systemd do not;
 - `${`: docker compose 1.x substitutes `${NAME}` in env files, quoted or not;
-- control characters and line breaks (newline, carriage return, tab, U+2028 ...): a value is one line.
+- control characters and line breaks (newline, carriage return, tab, U+2028 ...): the three read a
+  quoted newline alike, but a value is one line for the collection's own line-based handling (the
+  masked --diff, move's switch of DB_HOST) and for the line-based dotenv readers of many backends.
 
 tests/integration/test_envfiles.py reads awkward values back with the three real readers.
 """

@@ -183,7 +183,7 @@ def python_libraries(runtime: str, mode: str, executable: str = sys.executable,
                     "%s), or set postgres_install_packages: true on a Debian host" % (what, packages)]
     fix = ("apt-get install %s, or run playbooks/site.yml, which installs it" % packages) if apt and system else \
         ("%s -m pip install %s" % (executable, " ".join("psycopg2-binary" if m == "psycopg2" else m
-                                                         for m, _p in missing)))
+                                                        for m, _p in missing)))
     return [], ["%s; fix: %s" % (what, fix)]
 
 

@@ -87,7 +87,7 @@ def read_section() -> Section:
     files, commands, command_offsets = {}, [], []
     for language, body, offset in fenced(text):
         if language == "yaml":
-            first, _, rest = body.partition("\n")
+            first, _newline, rest = body.partition("\n")
             name = re.match(r"^#\s*(\S+)\s*$", first)
             assert name, "a yaml block of the section does not name its file in its first line: %r" % first
             files[name.group(1)] = rest

@@ -35,8 +35,6 @@ BASELINE = [{"type": "local", "database": "all", "user": "postgres", "address": 
             {"type": "host", "database": "all", "user": "all", "address": "127.0.0.1/32", "method": "scram-sha-256"}]
 
 
-
-
 def new_password() -> str:
     return "Out" + secrets.token_hex(12)
 
@@ -215,9 +213,8 @@ def test_check_diff_names_the_container_fields_that_change(ansible, scratch, con
         assert line in lines, out
     fields = {line[1:].split(": ", 1)[0] for line in lines}
     assert all(name == "cpus" or name.startswith("setting ") for name in fields), lines
-    given = [e.split("=", 1)[1] for e in docker("inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}",
-                                                  D["container"]).stdout.splitlines()
-             if e.startswith("POSTGRES_PASSWORD=")][0]
+    env_lines = docker("inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", D["container"]).stdout
+    given = [e.split("=", 1)[1] for e in env_lines.splitlines() if e.startswith("POSTGRES_PASSWORD=")][0]
     env_file = (scratch / "env" / ("%s.env" % D["name"])).read_text()
     owner_password = [line.split("=", 1)[1] for line in env_file.splitlines() if line.startswith("POSTGRES_PASSWORD=")][0]
     for secret in (given, owner_password):

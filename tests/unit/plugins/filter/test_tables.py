@@ -92,8 +92,10 @@ def test_a_table_is_a_list_of_lines(name):
     assert all(line == line.rstrip() for line in lines)
 
 
-@pytest.mark.parametrize("result_format, prefix, suffixes", [("json", '        "', ('",', '"')),
-                                                              ("yaml", "        ", ("",))])
+FORMATS = [("json", '        "', ('",', '"')), ("yaml", "        ", ("",))]
+
+
+@pytest.mark.parametrize("result_format, prefix, suffixes", FORMATS)
 @pytest.mark.parametrize("name", sorted(TABLES))
 def test_the_default_callback_prints_one_row_per_line_columns_aligned(default_callback, name, result_format,
                                                                       prefix, suffixes):
