@@ -84,13 +84,16 @@ def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> di
             "(none)" if host in UNSET else host, ", ".join(hosts)))
     elif str(host) not in play_hosts:
         problems.append("host: %s is outside --limit; fix: include it in --limit" % host)
+    # A wrong confirmation is reported with the per-host problems (an instance still running...),
+    # so that one message lists them all; it stops the request here only with the problems above.
+    confirm_problems = []
     confirmed = _names(confirm)
     if wanted and sorted(set(confirmed)) != sorted(wanted):
-        problems.append("confirm_purge: %s is not %s; fix: add -e confirm_purge=%s (the instances and their data "
+        confirm_problems.append("confirm_purge: %s is not %s; fix: add -e confirm_purge=%s (the instances and their data "
                         "are deleted for good)" % (",".join(confirmed) or "(none)", ",".join(wanted), ",".join(wanted)))
     elif not wanted and confirm in UNSET:
-        problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
-    return {"apps": wanted, "problems": problems}
+        confirm_problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
+    return {"apps": wanted, "problems": problems, "confirm_problems": confirm_problems}
 
 
 def purge_problems(apps: list, plan: list, found: list, enabled, host: str, docker: bool, env_dir: str) -> list:

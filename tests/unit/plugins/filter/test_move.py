@@ -62,18 +62,23 @@ HOSTS = ["db1", "db2"]
 
 
 def test_purge_request_takes_apps_and_the_same_names_confirmed_in_any_order():
-    assert purge_request("", "mail,chat", "chat, mail", "db2", HOSTS, HOSTS) == {"apps": ["mail", "chat"], "problems": []}
-    assert purge_request("mail", "", "mail", "db2", HOSTS, HOSTS) == {"apps": ["mail"], "problems": []}
+    assert purge_request("", "mail,chat", "chat, mail", "db2", HOSTS, HOSTS) == {
+        "apps": ["mail", "chat"], "problems": [], "confirm_problems": []}
+    assert purge_request("mail", "", "mail", "db2", HOSTS, HOSTS) == {"apps": ["mail"], "problems": [],
+                                                                      "confirm_problems": []}
 
 
 def test_purge_request_lists_every_problem():
     result = purge_request("", "mail,Chat", "mail", "db9", HOSTS, ["db1"])
-    assert result["problems"] == [
+    assert result["problems"] + result["confirm_problems"] == [
         "app: Chat is not an instance name; fix: -e apps=NAME1,NAME2 with names of the catalogue",
         "host: db9 is not a host of the postgres group; fix: -e host=HOST, one of db1, db2",
         "confirm_purge: mail is not mail,Chat; fix: add -e confirm_purge=mail,Chat (the instances and their data "
         "are deleted for good)"]
-    assert purge_request("", "", "", "db2", HOSTS, ["db1"])["problems"] == [
+    # A wrong confirmation alone waits for the per-host problems, to be listed with them.
+    assert purge_request("", "mail", "chat", "db1", HOSTS, HOSTS)["problems"] == []
+    result = purge_request("", "", "", "db2", HOSTS, ["db1"])
+    assert result["problems"] + result["confirm_problems"] == [
         "app: (none); fix: -e app=NAME, or -e apps=NAME1,NAME2 for several instances",
         "host: db2 is outside --limit; fix: include it in --limit",
         "confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps"]
