@@ -340,7 +340,8 @@ SD = "it-bk-systemd"
 
 
 def test_scheduled_backup_systemd_form_timer_and_service(ansible, scratch):
-    """roles/backup in a Debian container with systemd as PID 1 (no PostgreSQL in it): the timer is
+    """roles/backup in a Debian container with systemd as PID 1 (no PostgreSQL in it; psycopg2 is
+    required, then installed): the timer is
     enabled and waiting, the units verify, a second run changes nothing, and the service runs the
     installed code, which fails saying why and records the failed run."""
     need_docker(SYSTEMD_IMAGE, "tests/images/build.sh")
@@ -360,6 +361,13 @@ def test_scheduled_backup_systemd_form_timer_and_service(ansible, scratch):
         while docker("exec", SD, "systemctl", "is-system-running").stdout.strip() not in ("running", "degraded"):
             assert time.monotonic() < deadline, "systemd did not start in the container"
             time.sleep(0.5)
+        # The scheduled job runs the collection's code with the host's Python, which needs psycopg2:
+        # backup_schedule.yml refuses a host without it (as site.yml would have installed it).
+        refused = ansible.run(REPO / "playbooks" / "backup_schedule.yml", extra, args=["-i", str(inventory)],
+                              callback="default")
+        assert refused.rc != 0 and "cannot import psycopg2" in refused.stdout, refused.explain()
+        installed = docker("exec", SD, "sh", "-c", "apt-get update -q && apt-get install -y -q python3-psycopg2")
+        assert installed.returncode == 0, installed.stderr[-2000:]
         playbook = REPO / "playbooks" / "backup_schedule.yml"
         first = ansible.run(playbook, extra, args=["-i", str(inventory)], callback="default")
         assert first.rc == 0, first.explain()
