@@ -89,8 +89,9 @@ def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> di
     confirm_problems = []
     confirmed = _names(confirm)
     if wanted and sorted(set(confirmed)) != sorted(wanted):
-        confirm_problems.append("confirm_purge: %s is not %s; fix: add -e confirm_purge=%s (the instances and their data "
-                        "are deleted for good)" % (",".join(confirmed) or "(none)", ",".join(wanted), ",".join(wanted)))
+        confirm_problems.append("confirm_purge: %s is not %s; fix: add -e confirm_purge=%s (the instances and their "
+                                "data are deleted for good)" % (",".join(confirmed) or "(none)", ",".join(wanted),
+                                                                ",".join(wanted)))
     elif not wanted and confirm in UNSET:
         confirm_problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
     return {"apps": wanted, "problems": problems, "confirm_problems": confirm_problems}
