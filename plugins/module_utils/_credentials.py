@@ -71,7 +71,7 @@ def read_or_create(path: str, length: int) -> str:
         blank = True  # an empty file holds no password: replace it
     except FileNotFoundError:
         pass
-    _private_dirs(os.path.dirname(path))
+    _envfile.make_dirs(os.path.dirname(path), 0o700)
     value = generate(length)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -91,17 +91,3 @@ def read_or_create(path: str, length: int) -> str:
         return stored
     os.unlink(tmp)
     return value
-
-
-def _private_dirs(directory: str) -> None:
-    """Create the directory and any missing parents with mode 0700 (makedirs applies it to the last only)."""
-    missing = []
-    while directory and not os.path.isdir(directory):
-        missing.append(directory)
-        directory = os.path.dirname(directory)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o700)

@@ -147,8 +147,8 @@ def is_current(path: str, content: str, mode: int = 0o600) -> bool:
         return False
 
 
-def make_dirs(directory: str) -> None:
-    """Create the missing directories of `directory`, each DIR_MODE whatever the umask; existing
+def make_dirs(directory: str, mode: int = DIR_MODE) -> None:
+    """Create the missing directories of `directory`, each `mode` whatever the umask; existing
     ones are left as they are."""
     missing = []
     while directory and not os.path.isdir(directory):
@@ -159,7 +159,7 @@ def make_dirs(directory: str) -> None:
             os.mkdir(path)
         except FileExistsError:  # another instance's thread made it
             continue
-        os.chmod(path, DIR_MODE)
+        os.chmod(path, mode)
 
 
 def write(path: str, content: str, mode: int = 0o600) -> None:
