@@ -21,7 +21,7 @@ from typing import Iterator, Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
 from ansible_collections.darevel.postgres.plugins.module_utils._manifest import (
-    COUNTED_TABLES, MANIFEST, ROW_COUNT, sha256_file)
+    COUNTED_TABLES, MANIFEST, ROW_COUNT, order_key, sha256_file)
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
@@ -58,16 +58,31 @@ def complete_backups(names: list[str], has_manifest) -> list[str]:
     return sorted((n for n in names if BACKUP_ID.match(n) and has_manifest(n)), key=backup_key)
 
 
-def select_backup(available: list[str], wanted: Optional[str], instance: str, where: str) -> str:
+def select_backup(available: list[str], wanted: Optional[str], instance: str, where: str, key=None) -> str:
+    """The backup to restore: `wanted`, or for latest the newest by `key` (the manifests' sequence
+    numbers, see sequence_order; the id's timestamp when none is given)."""
     if not available:
         raise DarevelError("instance '%s': no complete backup under %s; fix: run playbooks/backup.yml "
                            "(-e apps=%s) first, or point postgres_backup_root at the backups" % (instance, where, instance))
     if wanted in (None, "", "latest"):
-        return max(available, key=backup_key)
+        return max(available, key=key or backup_key)
     if wanted not in available:
         raise DarevelError("instance '%s': backup '%s' not found under %s; fix: use one of %s, or latest" % (
             instance, wanted, where, ", ".join(available[-10:])))
     return wanted
+
+
+def sequence_order(instance_dir: str, available: list[str]):
+    """Sort key over backup ids that no clock step can reorder: the sequence number each manifest
+    records (_manifest.order_key); backups from before sequence numbers sort first, by id."""
+    manifests = {}
+    for backup_id in available:
+        try:
+            with open(os.path.join(instance_dir, backup_id, MANIFEST)) as handle:
+                manifests[backup_id] = json.load(handle)
+        except (OSError, ValueError):
+            manifests[backup_id] = None
+    return lambda backup_id: order_key({"id": "", "manifest": manifests.get(backup_id)}) + backup_key(backup_id)
 
 
 def safe_path(path: str) -> bool:
@@ -512,7 +527,8 @@ class RestoreManager:
         except OSError:
             names = []
         available = complete_backups(names, lambda n: os.path.isfile(os.path.join(instance_dir, n, MANIFEST)))
-        backup_id = select_backup(available, item.get("backup_id") or self.params.get("backup_id"), name, instance_dir)
+        backup_id = select_backup(available, item.get("backup_id") or self.params.get("backup_id"), name, instance_dir,
+                                  key=sequence_order(instance_dir, available))
         backup_dir = os.path.join(instance_dir, backup_id)
         try:
             with open(os.path.join(backup_dir, MANIFEST)) as handle:

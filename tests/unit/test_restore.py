@@ -43,6 +43,24 @@ def test_select_backup(wanted, chosen):
     assert r.select_backup(available, wanted, "mail", "/b/mail") == chosen
 
 
+def test_latest_is_the_highest_sequence_number_whatever_the_clock_said(tmp_path):
+    # The clock stepped back before the newest backup (sequence 3): its id sorts as the oldest.
+    # A backup from before sequence numbers, and one whose manifest cannot be read, come first.
+    written = {"20261126T020000Z": 1, "20261126T030000Z": 2, "20261120T010000Z": 3, "20261101T000000Z": None,
+               "20261127T000000Z": "unreadable"}
+    for backup_id, sequence in written.items():
+        (tmp_path / backup_id).mkdir()
+        text = "{" if sequence == "unreadable" else json.dumps({"format": 1, "sequence": sequence})
+        (tmp_path / backup_id / "manifest.json").write_text(text)
+    available = sorted(written, key=r.backup_key)
+    key = r.sequence_order(str(tmp_path), available)
+    assert r.select_backup(available, "latest", "mail", str(tmp_path), key=key) == "20261120T010000Z"
+    assert sorted(available, key=key) == ["20261101T000000Z", "20261127T000000Z", "20261126T020000Z",
+                                          "20261126T030000Z", "20261120T010000Z"]
+    # Without the manifests' order, the timestamp would pick the wrong one.
+    assert r.select_backup(available, "latest", "mail", str(tmp_path)) == "20261127T000000Z"
+
+
 def test_select_backup_names_the_choices_and_the_fix():
     with pytest.raises(DarevelError) as err:
         r.select_backup(["20261125T010000Z"], "20261126T020000Z", "mail", "/b/mail")
