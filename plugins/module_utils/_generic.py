@@ -115,6 +115,41 @@ def registered(registry_dir: str = REGISTRY_DIR) -> dict[tuple[int, str], dict]:
     return found
 
 
+def registered_data_dir(registry: str) -> Optional[str]:
+    """PGDATA of a registry entry, when the entry exists and names an absolute, normalised path."""
+    try:
+        with open(registry) as handle:
+            path = parse_registry(handle.read()).get("PGDATA", "")
+    except OSError:
+        return None
+    return path if path and os.path.isabs(path) and os.path.normpath(path) == path else None
+
+
+def drop_problem(data_dir: str, version: int, postgres_uid: Optional[int], running_ok: bool = False) -> Optional[str]:
+    """Why `data_dir` must not be deleted as an instance's data directory (None: it may, or it is
+    already gone): a real directory, not a link and not a system path, that holds PG_VERSION of
+    the instance's major version, is owned by the postgres user and has no server running
+    (`running_ok`: the drop stops it first)."""
+    if not os.path.lexists(data_dir):
+        return None
+    if not os.path.isabs(data_dir) or os.path.normpath(data_dir) != data_dir or data_dir.count("/") < 2:
+        return "%s is not a normalised absolute path below a top-level directory" % data_dir
+    if os.path.islink(data_dir) or not os.path.isdir(data_dir):
+        return "%s is not a directory (a link or another kind of file)" % data_dir
+    try:
+        with open(os.path.join(data_dir, "PG_VERSION")) as handle:
+            found = handle.read().strip()
+    except OSError:
+        return "%s holds no PG_VERSION file: it is not a PostgreSQL data directory" % data_dir
+    if found != str(version):
+        return "%s holds PostgreSQL %s data, not %d" % (data_dir, found or "(empty PG_VERSION)", version)
+    if postgres_uid is not None and os.lstat(data_dir).st_uid != postgres_uid:
+        return "%s is not owned by the postgres user" % data_dir
+    if not running_ok and pid_running(data_dir):
+        return "a server still runs on %s" % data_dir
+    return None
+
+
 # Instances are created concurrently (one thread each) and share the unit file and its reload.
 _UNIT_LOCK = threading.Lock()
 
@@ -143,8 +178,11 @@ class GenericCluster:
         self.version = version
         self.name = name
         self.systemd = os.path.isdir("/run/systemd/system") if systemd is None else systemd
-        self.data_dir = os.path.join(data_root, str(version), name)
         self.registry = os.path.join(registry_dir, "%d-%s.conf" % (version, name))
+        # An instance that exists keeps the data directory its registry entry names, whatever data
+        # root this run was given (every verb, not only the converge, finds the real one); the data
+        # root places new instances only.
+        self.data_dir = registered_data_dir(self.registry) or os.path.join(data_root, str(version), name)
 
     @property
     def config_dir(self) -> str:
@@ -288,7 +326,24 @@ class GenericCluster:
             self.runner.run(argv, what="instance '%s': %s" % (self.name, verb))
         return commands
 
+    def drop_problem(self, running_ok: bool = False) -> Optional[str]:
+        """Why the data directory must not be deleted (checked for every instance of a purge before
+        any of them is touched, and again just before the deletion); None when it may."""
+        try:
+            uid: Optional[int] = pwd.getpwnam("postgres").pw_uid
+        except KeyError:
+            uid = None
+        problem = drop_problem(self.data_dir, self.version, uid, running_ok)
+        if problem is None:
+            return None
+        return ("instance '%s': its data directory is not deleted: %s; fix: check the path (PGDATA in %s), "
+                "then remove what belongs to the instance by hand, or correct the entry" % (
+                    self.name, problem, self.registry))
+
     def _drop(self, check_mode: bool) -> list[list[str]]:
+        problem = self.drop_problem()
+        if problem:
+            raise DarevelError(problem)
         commands = [["rm", "-rf", self.data_dir], ["rm", "-f", self.registry]]
         if self.systemd:
             commands.insert(0, ["systemctl", "disable", self.unit])

@@ -120,6 +120,10 @@ class InstanceManager:
         running = current is not None and current["status"] == "started"
         if item.get("reload") and running and state in ("present", "started") and "reload" not in actions:
             actions.append("reload")  # finish() drops it when the instance (re)starts anyway
+        if "drop" in actions and hasattr(cluster, "drop_problem"):
+            problem = cluster.drop_problem(running_ok="stop" in actions)
+            if problem:  # phase 1: before anything of any instance is removed
+                raise DarevelError(problem)
         self._execute(job, [a for a in actions if a not in LIFECYCLE])
         return job
 
@@ -221,6 +225,10 @@ class InstanceManager:
         # makes pg_ctlcluster fail for *other* clusters ("Invalid data directory for cluster"),
         # so every creation finishes before any instance starts.
         jobs, errors = run_all(items, self.prepare, self.params["workers"])
+        if errors and self.params["state"] == "absent" and self.params["purge"]:
+            # One instance whose data cannot be verified purges none of them.
+            return {"results": [job for job in jobs if "cluster" not in job],
+                    "errors": errors + ["nothing was purged"]}
         ready = [job for job in jobs if "cluster" in job]
         results, more = run_all(ready, self.finish, self.params["workers"])
         by_name = {r["name"]: r for r in results}

@@ -120,7 +120,14 @@ options:
     choices: [auto, debian, generic]
     default: auto
   data_root:
-    description: Parent of the data directories with O(layout=generic).
+    description:
+      - Parent of the data directories of new instances with O(layout=generic).
+      - An instance that exists keeps the data directory its registry file names (C(PGDATA)),
+        whatever this option says; every state, V(absent) included, acts on that directory.
+      - With O(state=absent) and O(purge=true), that directory is deleted only when it is a
+        directory (not a link) holding C(PG_VERSION) of the instance's version, owned by the
+        C(postgres) user and with no server running; when one instance fails this check, none is
+        purged.
     type: path
     default: /var/lib/postgresql
 attributes:
