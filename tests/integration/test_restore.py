@@ -176,6 +176,42 @@ def test_a_corrupted_file_is_refused_before_any_database_is_touched(ansible, rs,
         shutil.rmtree(root / corrupt)
 
 
+@pytest.mark.parametrize("tamper", ["outside", "edited"])
+def test_a_globals_file_outside_the_backup_or_edited_is_refused_before_it_runs(ansible, rs, rs_vars, scratch,
+                                                                                tamper):
+    """The globals file runs as the superuser: a manifest naming ../../evil.sql, or a globals.sql
+    changed after the backup, is refused and no role is created."""
+    root = scratch / "rs-backups" / "it_rs_a"
+    other = "29990101T000000Z-3"
+    shutil.copytree(root / rs["backup_id"], root / other)
+    evil = "CREATE ROLE it_rs_evil SUPERUSER LOGIN PASSWORD 'x';\n"
+    manifest = json.loads((root / other / "manifest.json").read_text())
+    manifest["backup_id"] = other
+    if tamper == "outside":
+        (scratch / "rs-backups" / "evil.sql").write_text(evil)
+        manifest["globals"] = {"file": "../../evil.sql"}
+        needle = "globals file '../../evil.sql' is not a checksummed file of the backup directory"
+    else:
+        # Same size, other content: only the checksum can tell.
+        size = (root / other / "globals.sql").stat().st_size
+        assert size > len(evil) + 3
+        (root / other / "globals.sql").write_text(evil + "--" + "x" * (size - len(evil) - 3) + "\n")
+        needle = "globals.sql does not match its sha256"
+    (root / other / "manifest.json").write_text(json.dumps(manifest))
+    try:
+        run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=[
+            "-e", "app=it_rs_a", "-e", "target_app=it_rs_b", "-e", "backup_id=" + other,
+            "-e", "target_database=it_rs_evil_db"])
+        assert run.rc != 0
+        msg = run.task("Restore")["msg"]
+        assert needle in msg and "backup %s" % other in msg, msg
+        assert psql(PORTS["it_rs_b"], "SELECT count(*) FROM pg_roles WHERE rolname = 'it_rs_evil'") == "0"
+        assert "it_rs_evil_db" not in databases(PORTS["it_rs_b"])
+    finally:
+        shutil.rmtree(root / other)
+        (scratch / "rs-backups" / "evil.sql").unlink(missing_ok=True)
+
+
 def test_a_row_count_difference_fails_and_drops_what_was_restored(ansible, rs, rs_vars, scratch):
     root = scratch / "rs-backups" / "it_rs_a"
     other = "29990101T000000Z-2"

@@ -121,6 +121,12 @@ def test_missing_and_truncated_files_are_each_reported(tmp_path):
     (lambda m: m["databases"][0].update(path="other.dump"), "has no checksummed file 'other.dump'"),
     (lambda m: m["databases"][0].update(format="tar"), "has no checksummed file"),
     (lambda m: m.update(databases=[]), "lists no database"),
+    (lambda m: m.update(globals={"file": "../../evil.sql"}), "globals file '../../evil.sql' is not a checksummed"),
+    (lambda m: m.update(globals={"file": "/etc/evil.sql"}), "globals file '/etc/evil.sql' is not"),
+    (lambda m: m.update(globals={"file": "sub/globals.sql"}), "globals file 'sub/globals.sql' is not"),
+    (lambda m: m.update(globals={"file": "unlisted.sql"}), "globals file 'unlisted.sql' is not"),
+    (lambda m: m.update(globals={"file": ["globals.sql"]}), "globals file ['globals.sql'] is not"),
+    (lambda m: m.update(globals="../globals.sql"), "globals file '../globals.sql' is not"),
 ])
 def test_manifest_problems(tmp_path, change, needle):
     data = write_backup(tmp_path)
