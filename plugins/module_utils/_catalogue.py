@@ -106,8 +106,11 @@ RULES = (
     "(1-262143) and `resources` are finite numbers in range, never booleans; `container` and `volume` "
     "follow Docker's name rule `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; `compose_file` is a relative path without "
     "`.` or `..` segments; `settings` keys are parameter names (`name` or `class.name`), not `include*`, "
-    "`config_file`, `hba_file`, `ident_file`, `data_directory`, `external_pid_file` or `port`, and "
-    "their values hold no control character (on prod, the settings the security role manages are "
+    "`config_file`, `hba_file`, `ident_file`, `data_directory`, `external_pid_file`, `port`, "
+    "`dynamic_library_path` or a command the server runs (`archive_command`, `archive_library`, "
+    "`restore_command`, `archive_cleanup_command`, `recovery_end_command`, `ssl_passphrase_command`); "
+    "the `*_preload_libraries` and `jit_provider` values are plain library names; "
+    "values hold no control character (on prod, the settings the security role manages are "
     "refused, see docs/security.md); no string holds a control character; unknown keys are refused "
     "with the closest valid key. Defaults in braces are filled from the entry itself."
     % (IDENT_MAX, PORT_MIN, PORT_MAX))

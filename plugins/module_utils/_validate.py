@@ -162,7 +162,21 @@ SETTING_REFUSED = {
     "data_directory": "a file location the collection manages",
     "external_pid_file": "a file location outside the data directory",
     "port": "the catalogue's `port` field sets it (preflight checks that port)",
+    "dynamic_library_path": "a file location: libraries named without a path would load from it",
+    # Shell commands the server runs as the postgres user: no rule can tell a safe one, and the
+    # features they belong to (WAL archiving, recovery, the TLS key) are not set through settings.
+    "archive_command": "a shell command the server runs as postgres",
+    "archive_library": "a library the server loads to archive WAL",
+    "restore_command": "a shell command the server runs as postgres",
+    "archive_cleanup_command": "a shell command the server runs as postgres",
+    "recovery_end_command": "a shell command the server runs as postgres",
+    "ssl_passphrase_command": "a shell command the server runs as postgres; the collection's TLS keys have no passphrase",
 }
+# Settings that load shared libraries: plain names from the server's own library directory
+# (installed by packages, owned by root), never a path to a file anyone could have written.
+LIBRARY_SETTINGS = ("shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
+                    "jit_provider")
+LIBRARY_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -183,6 +197,13 @@ def setting_value(key: str, value: Any) -> Optional[str]:
     if CONTROL_RE.search(render_value(value)):
         return ("%s %r holds a control character (newline, tab, ...), which a configuration line cannot hold; "
                 "fix: write the value on one line without control characters" % (key, value))
+    if key in LIBRARY_SETTINGS:
+        names = [part.strip().strip('"') for part in render_value(value).split(",")]
+        bad = [name for name in names if not LIBRARY_NAME_RE.fullmatch(name) or ".." in name]
+        if bad or (key == "jit_provider" and len(names) != 1):
+            return ("%s %r names a library by path or in another form (%s); fix: give plain library names "
+                    "from the server's library directory, separated by commas, such as pg_stat_statements" % (
+                        key, value, ", ".join(repr(b) for b in bad) or "more than one"))
     return None
 
 

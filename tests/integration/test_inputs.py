@@ -27,7 +27,8 @@ NOTE = "it's a value with  spaces, a \\ backslash and C:\\new"
 ENTRY = {"name": "it_inputs", "port": 25600, "database": "it_inputs",
          "settings": {"cluster_name": "it's inputs", "darevel.note": NOTE}}
 BAD = [dict(ENTRY, settings={"application_name": "x'\npassword_encryption = md5"}),
-       {"name": "it_inputs_bad", "port": 25601, "database": "it_inputs_bad", "owner": "postgres"}]
+       {"name": "it_inputs_bad", "port": 25601, "database": "it_inputs_bad", "owner": "postgres",
+        "settings": {"archive_command": "sh /tmp/x.sh %p", "shared_preload_libraries": "/tmp/evil.so"}}]
 SETTINGS_FILE = "/etc/postgresql/15/it_inputs/conf.d/50-darevel-settings.conf"
 
 
@@ -64,7 +65,9 @@ def test_a_value_that_would_add_a_configuration_line_is_refused_before_any_chang
     # Every problem at once, each naming the instance, the value and the fix.
     assert "instance 'it_inputs': settings.application_name" in message and "control character" in message
     assert "instance 'it_inputs_bad': owner 'postgres' is reserved" in message
-    assert message.count("fix:") >= 2
+    assert "instance 'it_inputs_bad': settings key 'archive_command' is refused" in message
+    assert "instance 'it_inputs_bad': settings.shared_preload_libraries '/tmp/evil.so' names a library" in message
+    assert message.count("fix:") >= 4
     assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before
     assert "it_inputs_bad" not in clusters()
     assert psql(ENTRY["port"], "SHOW password_encryption") == "scram-sha-256"

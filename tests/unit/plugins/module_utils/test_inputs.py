@@ -92,6 +92,28 @@ def test_directives_and_file_locations_are_refused(key):
     assert "key %r is refused" % key in one_problem(entry(settings={key: "/tmp/x"}))
 
 
+@pytest.mark.parametrize("key", ["archive_command", "archive_library", "restore_command", "archive_cleanup_command",
+                                 "recovery_end_command", "ssl_passphrase_command", "dynamic_library_path"])
+def test_commands_the_server_runs_and_library_locations_are_refused(key):
+    problem = one_problem(entry(settings={key: "curl http://x | sh"}))
+    assert "key %r is refused" % key in problem and "fix: remove it from settings" in problem
+
+
+@pytest.mark.parametrize("key, value", [
+    ("shared_preload_libraries", "/tmp/evil.so"), ("shared_preload_libraries", "pg_stat_statements,$libdir/../x"),
+    ("session_preload_libraries", "../../tmp/evil"), ("local_preload_libraries", "plugins/x y"),
+    ("jit_provider", "llvmjit,other"), ("shared_preload_libraries", "a;b"),
+])
+def test_libraries_are_plain_names_from_the_server_s_directory(key, value):
+    problem = one_problem(entry(settings={key: value}))
+    assert "names a library by path" in problem and repr(value) in problem and "pg_stat_statements" in problem
+
+
+@pytest.mark.parametrize("value", ["pg_stat_statements", "pg_stat_statements, auto_explain", '"pg_stat_statements"'])
+def test_plain_library_names_are_accepted(value):
+    assert problems_of(entry(settings={"shared_preload_libraries": value})) == []
+
+
 def test_extension_settings_are_accepted():
     assert problems_of(entry(settings={"pg_stat_statements.max": 5000, "work_mem": "8MB", "jit": False})) == []
 
