@@ -104,6 +104,55 @@ def relative_path(value: Any) -> Optional[str]:
     return None
 
 
+# A directory or file the inventory names on a target (postgres_backup_root, postgres_env_dir, ...):
+# it reaches unit files, cron lines, scripts and command lines, so its segments are plain names
+# (dots allowed, as in .cache) and it is absolute and normalised. The control node's own paths
+# (postgres_credentials_dir, postgres_reports_dir) reach only module arguments and are not listed.
+HOST_PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9_.@+,=-]+")
+HOST_PATHS = {
+    # variable: may start with ~/ (expanded on the control node or in the user's home)
+    "postgres_backup_root": False, "postgres_backup_lib_dir": False, "postgres_backup_config_dir": False,
+    "postgres_env_dir": False, "postgres_data_root": False, "postgres_firewall_file": False,
+    "postgres_dev_windows_backup_config_dir": False,
+    "postgres_dev_dir": True,
+}
+
+
+def host_path(name: str, value: Any, home: bool = False) -> Optional[str]:
+    """Why `value` cannot be the path variable `name` (None: it can)."""
+    example = "/var/backups/darevel-postgres" if not home else "~/darevel-dev or /srv/darevel-dev"
+    if not isinstance(value, str) or not value:
+        return "%s %r is not a path; fix: write an absolute path such as %s" % (name, value, example)
+    if CONTROL_RE.search(value):
+        return "%s %r holds a control character; fix: write the path on one line" % (name, value)
+    body = value[2:] if home and value.startswith("~/") else value
+    if not body.startswith("/") and body is value:
+        return "%s %r is not absolute; fix: write it from the root, such as %s" % (name, value, example)
+    parts = body.strip("/").split("/") if body.startswith("/") else body.split("/")
+    if body == "/" or not parts or parts == [""]:
+        return "%s %r is the root directory; fix: name a directory of its own, such as %s" % (name, value, example)
+    if ".." in parts or "." in parts or "" in parts or body.endswith("/"):
+        return ("%s %r is not normalised (an empty, '.' or '..' segment, or a trailing '/'); fix: write it "
+                "without them" % (name, value))
+    if not all(HOST_PATH_SEGMENT_RE.fullmatch(part) for part in parts):
+        return ("%s %r has characters other than letters, digits and _ . @ + , = - in its names (a space or a "
+                "shell character would split or change the unit files, cron lines and scripts it reaches); "
+                "fix: choose a path without them" % (name, value))
+    return None
+
+
+def host_paths_problems(paths: Optional[dict]) -> list[str]:
+    """Every problem of the path variables the inventory sets (None: not set, the default applies)."""
+    problems = []
+    for name, value in sorted((paths or {}).items()):
+        if value is None or name not in HOST_PATHS:
+            continue
+        problem = host_path(name, value, HOST_PATHS[name])
+        if problem:
+            problems.append("host: %s" % problem)
+    return problems
+
+
 def inside(root: str, value: str) -> str:
     """The path of `value` under `root`; ValueError when the value breaks relative_path() or the
     joined path does not stay below the root."""

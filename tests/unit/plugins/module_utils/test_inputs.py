@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -270,3 +271,49 @@ def test_no_dollar_anchor_left_in_the_plugins():
             if re.search(r"re\.(compile|match|search)\(r?[\"'].*[^\\]\$[\"']", line):
                 offenders.append("%s:%d" % (path.name, number))
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- host path variables
+
+
+@pytest.mark.parametrize("name, value", [
+    ("postgres_backup_root", "/var/backups/darevel-postgres"), ("postgres_env_dir", "/etc/darevel/postgres"),
+    ("postgres_data_root", "/root/.cache/molecule/x/data"), ("postgres_dev_dir", "~/darevel-dev"),
+    ("postgres_dev_dir", "/home/me/dev@2026"), ("postgres_backup_root", None),
+])
+def test_host_paths_accepted(name, value):
+    assert _validate.host_paths_problems({name: value}) == []
+
+
+@pytest.mark.parametrize("name, value, needle", [
+    ("postgres_backup_root", "backups", "is not absolute"),
+    ("postgres_env_dir", "~/env", "is not absolute"),  # only the dev directory may start with ~/
+    ("postgres_backup_root", "/", "is the root directory"),
+    ("postgres_data_root", "/srv/../etc", "is not normalised"),
+    ("postgres_data_root", "/srv/./pg", "is not normalised"),
+    ("postgres_data_root", "/srv//pg", "is not normalised"),
+    ("postgres_backup_config_dir", "/etc/darevel/", "is not normalised"),
+    ("postgres_backup_root", "/var/backups/my backups", "other than letters"),
+    ("postgres_backup_lib_dir", "/usr/local/lib/x;rm -rf ~", "other than letters"),
+    ("postgres_backup_root", "/var/$(id)", "other than letters"),
+    ("postgres_firewall_file", "/etc/x\nExecStart=/bin/sh", "control character"),
+    ("postgres_dev_windows_backup_config_dir", 5, "is not a path"),
+    ("postgres_dev_dir", "", "is not a path"),
+])
+def test_host_paths_refused(name, value, needle):
+    problems = _validate.host_paths_problems({name: value})
+    assert len(problems) == 1 and needle in problems[0], problems
+    assert problems[0].startswith("host: %s %r" % (name, value)) and "fix: " in problems[0]
+
+
+def test_every_path_variable_of_the_roles_is_checked_or_lives_on_the_control_node():
+    import glob
+    import yaml
+    root = Path(__file__).resolve().parents[4]
+    declared = set()
+    for spec in glob.glob(str(root / "roles" / "*" / "meta" / "argument_specs.yml")):
+        for entry in yaml.safe_load(open(spec))["argument_specs"].values():
+            declared |= {k for k in entry.get("options", {}) if re.search(r"_(dir|root|file)$", k)}
+    assert declared - set(_validate.HOST_PATHS) == {"postgres_credentials_dir", "postgres_reports_dir"}
+    preflight = (root / "roles" / "preflight" / "tasks" / "main.yml").read_text()
+    assert all("%s: \"{{ %s | default(none) }}\"" % (k, k) in preflight for k in _validate.HOST_PATHS)
