@@ -36,12 +36,13 @@ def _merged(dicts, own: dict) -> dict:
 
 def security_problems(catalogue, enabled="all", version=15, environment="dev", owner_passwords=None,
                       app_passwords=None, allow_any=False, fleet_owner_passwords=None,
-                      fleet_app_passwords=None, tls_days=None, env_host=None, paths=None) -> list:
+                      fleet_app_passwords=None, tls_days=None, env_host=None, host_vars=None) -> list:
     """Every password, client-network and certificate-validity problem of the instances this host
     runs, in one list. The fleet_* lists hold every play host's password dicts: reuse is looked for
     across all of them. tls_days: the postgres_tls_*days variables the inventory sets. env_host:
     postgres_env_host, the env files' DB_HOST (checked with the passwords against the env-file rule).
-    paths: the path variables the inventory sets (_validate.HOST_PATHS), None where it does not."""
+    host_vars: the host variables the inventory sets that reach files and command lines
+    (_validate.HOST_PATHS and HOST_VALUES), None where it does not."""
     if environment not in _security.ENVIRONMENTS:
         return ["host: postgres_environment %r is not one of %s; fix: set dev or prod" % (
             environment, ", ".join(_security.ENVIRONMENTS))]
@@ -56,7 +57,7 @@ def security_problems(catalogue, enabled="all", version=15, environment="dev", o
     problems += _credentials.env_problems(plan, given, None if env_host is None else {"postgres_env_host": env_host})
     problems += _catalogue.managed_settings_problems(plan, environment)
     problems += _security.tls_validity_problems(tls_days or {})
-    problems += _validate.host_paths_problems(paths)
+    problems += _validate.host_variables_problems(host_vars)
     for instance in plan:
         found, warnings = _security.network_problems(instance, bool(allow_any))
         problems += found

@@ -11,6 +11,7 @@ prefix the instance and collect every problem at once. Patterns are matched whol
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import posixpath
 import re
@@ -141,13 +142,77 @@ def host_path(name: str, value: Any, home: bool = False) -> Optional[str]:
     return None
 
 
-def host_paths_problems(paths: Optional[dict]) -> list[str]:
-    """Every problem of the path variables the inventory sets (None: not set, the default applies)."""
+# --- other host variables that reach a file or a command line ----------------------------------
+
+# A Docker image reference (after {version} is replaced): [registry[:port]/]path[:tag][@sha256:...].
+IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?%s(?:/%s)*"
+                      r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?" % (
+                          IMAGE_COMPONENT, IMAGE_COMPONENT))
+CRON_FIELD_RE = re.compile(r"[0-9A-Za-z*/,-]+")
+CRON_NICKNAMES = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
+CALENDAR_RE = re.compile(r"[A-Za-z0-9*:,./~+-]+(?: [A-Za-z0-9*:,./~+-]+)*")
+LOCALE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
+
+
+def _image(value: Any) -> Optional[str]:
+    text = value.replace("{version}", "15") if isinstance(value, str) else value
+    if isinstance(text, str) and IMAGE_RE.fullmatch(text):
+        return None
+    return "is not a Docker image reference; fix: write [registry/]name[:tag], such as postgres:{version}"
+
+
+def _address(value: Any) -> Optional[str]:
+    try:
+        ipaddress.ip_address(value if isinstance(value, str) else "")
+        return None
+    except ValueError:
+        return "is not an IP address; fix: write one, such as 127.0.0.1 (or 0.0.0.0 for every interface)"
+
+
+def _cron(value: Any) -> Optional[str]:
+    if isinstance(value, str) and (value in CRON_NICKNAMES or (
+            len(value.split(" ")) == 5 and all(CRON_FIELD_RE.fullmatch(f) for f in value.split(" ")))):
+        return None
+    return ("is not five cron time fields (minute hour day month weekday, one space apart) or a nickname "
+            "such as @daily; fix: write it like '30 2 * * *'")
+
+
+def _calendar(value: Any) -> Optional[str]:
+    if isinstance(value, str) and CALENDAR_RE.fullmatch(value):
+        return None
+    return ("is not a systemd calendar expression on one line (letters, digits and * : , . / ~ + -, one space "
+            "apart); fix: write it like '*-*-* 02:30:00' (see systemd.time(7))")
+
+
+def _locale(value: Any) -> Optional[str]:
+    if isinstance(value, str) and LOCALE_RE.fullmatch(value):
+        return None
+    return "is not a locale name; fix: write one such as C.UTF-8 or en_US.UTF-8"
+
+
+HOST_VALUES = {
+    "postgres_docker_image": _image, "postgres_docker_bind_address": _address,
+    "postgres_backup_cron_time": _cron, "postgres_backup_on_calendar": _calendar, "postgres_locale": _locale,
+}
+
+
+def host_variables_problems(variables: Optional[dict]) -> list[str]:
+    """Every problem of the host variables the inventory sets (None: not set, the default applies):
+    the path variables by host_path(), the others by their own rule (HOST_VALUES)."""
     problems = []
-    for name, value in sorted((paths or {}).items()):
-        if value is None or name not in HOST_PATHS:
+    for name, value in sorted((variables or {}).items()):
+        if value is None:
             continue
-        problem = host_path(name, value, HOST_PATHS[name])
+        if name in HOST_PATHS:
+            problem = host_path(name, value, HOST_PATHS[name])
+        elif name in HOST_VALUES:
+            problem = HOST_VALUES[name](value)
+            if problem is None and CONTROL_RE.search(str(value)):
+                problem = "holds a control character; fix: write it on one line"
+            problem = problem and "%s %r %s" % (name, value, problem)
+        else:
+            continue
         if problem:
             problems.append("host: %s" % problem)
     return problems

@@ -96,3 +96,22 @@ def test_after_the_clock_stepped_back_the_fresh_backup_survives_retention(site, 
     assert fresh in complete and fresh in result["retention"]["kept"], result["retention"]
     assert future in result["retention"]["deleted"] and complete == [fresh]
     assert _manifest.load(str(directory / fresh))["sequence"] == 2
+
+
+def test_host_variables_that_reach_units_and_scripts_are_refused_at_once(site, ansible):
+    assert site["first"].rc == 0, site["first"].explain()
+    before = (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read())
+    hostile = {"postgres_backup_root": "/var/backups/my backups",
+               "postgres_env_dir": "/etc/darevel/../../tmp",
+               "postgres_backup_cron_time": "30 2 * * *\n* * * * * root sh /tmp/x",
+               "postgres_docker_image": "postgres:15 --privileged",
+               "postgres_locale": "C.UTF-8 --auth=trust"}
+    run = ansible.run(SITE, dict(site["vars"], postgres_instances=[ENTRY], **hostile))
+    assert run.rc != 0
+    message = " ".join(str(r.get("msg")) for r in run.failed_results())
+    assert "Preflight found" in message, run.explain()
+    for name, value in hostile.items():
+        assert "host: %s %r" % (name, value) in message, (name, message)
+    assert message.count("fix:") >= len(hostile)
+    assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before
+    assert not os.path.exists("/var/backups/my backups")

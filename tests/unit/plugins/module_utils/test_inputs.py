@@ -282,7 +282,7 @@ def test_no_dollar_anchor_left_in_the_plugins():
     ("postgres_dev_dir", "/home/me/dev@2026"), ("postgres_backup_root", None),
 ])
 def test_host_paths_accepted(name, value):
-    assert _validate.host_paths_problems({name: value}) == []
+    assert _validate.host_variables_problems({name: value}) == []
 
 
 @pytest.mark.parametrize("name, value, needle", [
@@ -301,7 +301,7 @@ def test_host_paths_accepted(name, value):
     ("postgres_dev_dir", "", "is not a path"),
 ])
 def test_host_paths_refused(name, value, needle):
-    problems = _validate.host_paths_problems({name: value})
+    problems = _validate.host_variables_problems({name: value})
     assert len(problems) == 1 and needle in problems[0], problems
     assert problems[0].startswith("host: %s %r" % (name, value)) and "fix: " in problems[0]
 
@@ -316,4 +316,37 @@ def test_every_path_variable_of_the_roles_is_checked_or_lives_on_the_control_nod
             declared |= {k for k in entry.get("options", {}) if re.search(r"_(dir|root|file)$", k)}
     assert declared - set(_validate.HOST_PATHS) == {"postgres_credentials_dir", "postgres_reports_dir"}
     preflight = (root / "roles" / "preflight" / "tasks" / "main.yml").read_text()
-    assert all("%s: \"{{ %s | default(none) }}\"" % (k, k) in preflight for k in _validate.HOST_PATHS)
+    assert all("%s: \"{{ %s | default(none) }}\"" % (k, k) in preflight
+               for k in list(_validate.HOST_PATHS) + list(_validate.HOST_VALUES))
+
+
+@pytest.mark.parametrize("name, value", [
+    ("postgres_docker_image", "postgres:{version}"), ("postgres_docker_image", "127.0.0.1:5999/darevel-test/postgres:15"),
+    ("postgres_docker_image", "postgres@sha256:" + "a" * 64), ("postgres_docker_bind_address", "0.0.0.0"),
+    ("postgres_docker_bind_address", "::1"), ("postgres_backup_cron_time", "30 2 * * *"),
+    ("postgres_backup_cron_time", "*/15 1-5 * jan mon-fri"), ("postgres_backup_cron_time", "@daily"),
+    ("postgres_backup_on_calendar", "*-*-* 02:30:00"), ("postgres_backup_on_calendar", "Mon..Fri *-*-* 02:30"),
+    ("postgres_locale", "C.UTF-8"), ("postgres_locale", "en_US.UTF-8"), ("postgres_locale", "sr_RS@latin"),
+])
+def test_host_values_accepted(name, value):
+    assert _validate.host_variables_problems({name: value}) == []
+
+
+@pytest.mark.parametrize("name, value, needle", [
+    ("postgres_docker_image", "postgres:15 --privileged", "is not a Docker image reference"),
+    ("postgres_docker_image", "Postgres:15", "is not a Docker image reference"),
+    ("postgres_docker_image", "postgres:15\n  privileged: true", "is not a Docker image reference"),
+    ("postgres_docker_bind_address", "localhost", "is not an IP address"),
+    ("postgres_docker_bind_address", "127.0.0.1:5432", "is not an IP address"),
+    ("postgres_backup_cron_time", "30 2 * * * root rm -rf /", "is not five cron time fields"),
+    ("postgres_backup_cron_time", "30 2 * * *\n* * * * * root sh /tmp/x", "is not five cron time fields"),
+    ("postgres_backup_cron_time", "30  2 * * *", "is not five cron time fields"),
+    ("postgres_backup_on_calendar", "daily\nUnit=evil.service", "is not a systemd calendar expression"),
+    ("postgres_backup_on_calendar", "daily; rm", "is not a systemd calendar expression"),
+    ("postgres_locale", "C.UTF-8 --auth=trust", "is not a locale name"),
+    ("postgres_locale", "-E", "is not a locale name"),
+])
+def test_host_values_refused(name, value, needle):
+    problems = _validate.host_variables_problems({name: value})
+    assert len(problems) == 1 and needle in problems[0] and repr(value) in problems[0], problems
+    assert problems[0].startswith("host: %s" % name) and "fix: " in problems[0]
