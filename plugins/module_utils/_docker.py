@@ -109,6 +109,34 @@ class ContainerManager:
         except NotFound:
             return False
 
+    def ownership_problem(self, item: dict) -> Optional[str]:
+        """Why this instance must not touch the container or volume its entry names: a container of
+        that name that darevel.postgres did not create for this instance (another project's, or
+        another instance's), or, for a purge, a volume that is neither labelled for the instance nor
+        mounted by the instance's own container. None: both are the instance's (or absent)."""
+        spec, name = item["spec"], item["name"]
+        container, _ = self._current(spec["name"])
+        labels = (container.attrs.get("Config", {}).get("Labels") or {}) if container is not None else {}
+        if container is not None and labels.get(_container.LABEL) != name:
+            return ("instance '%s': container %s exists but is not the instance's (its label %s is %r, not %r); "
+                    "nothing was changed; fix: give the entry another container name, or remove that container "
+                    "yourself once you know what it holds" % (
+                        name, spec["name"], _container.LABEL, labels.get(_container.LABEL), name))
+        if self.params["state"] != "absent" or not self.params["purge"]:
+            return None
+        try:
+            volume = self.docker.volumes.get(spec["volume"])
+        except NotFound:
+            return None
+        mounted = container is not None and any(
+            m.get("Type") == "volume" and m.get("Name") == spec["volume"] for m in container.attrs.get("Mounts") or [])
+        if (volume.attrs.get("Labels") or {}).get(_container.LABEL) == name or mounted:
+            return None
+        return ("instance '%s': volume %s is not deleted: it has no label %s=%s and no container of the instance "
+                "mounts it, so it may hold another project's data; nothing was purged; fix: look at what it holds "
+                "(docker volume inspect %s), then remove it yourself, or correct the entry's volume" % (
+                    name, spec["volume"], _container.LABEL, name, spec["volume"]))
+
     def converge(self, item: dict) -> dict:
         spec, state = item["spec"], self.params["state"]
         container, current = self._current(spec["name"])
@@ -177,6 +205,11 @@ class ContainerManager:
                                        name, container_name, state.get("Status"), health,
                                        self.params["wait_timeout"], logs))
             time.sleep(0.5)
+
+    def ownership_problems(self) -> list[str]:
+        """ownership_problem() of every instance: checked before any pull or change, so that one
+        container or volume that is not the instance's stops the whole run."""
+        return [p for p in (self.ownership_problem(item) for item in self.params["instances"]) if p]
 
     def run(self) -> dict:
         results, errors = run_all(self.params["instances"], self.converge, self.params["workers"])

@@ -262,6 +262,10 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("docker"))
     try:
         manager = ContainerManager(module)
+        if module.params["state"] != "pulled":
+            problems = manager.ownership_problems()
+            if problems:
+                exit_batch(module, {"results": [], "errors": problems})
         images, errors = pull_missing(module, manager)
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)

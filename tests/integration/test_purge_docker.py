@@ -34,8 +34,15 @@ def docker(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
 
 
+# Entries whose container or volume is not the instance's: another project's container that
+# happens to have the name, and a volume nobody labelled for the instance.
+FOREIGN_CONTAINER, FOREIGN_VOLUME = "it-pv-foreign", "it-pv-foreign-data"
+D = {"name": "it_pv_d", "port": 26673, "database": "it_pv_d", "container": FOREIGN_CONTAINER, "volume": "it-pv-d-data"}
+E = {"name": "it_pv_e", "port": 26674, "database": "it_pv_e", "container": "it-pv-e", "volume": FOREIGN_VOLUME}
+
+
 def remove_scratch() -> None:
-    for item in ITEMS:
+    for item in ITEMS + [D, E]:
         docker("rm", "-f", "-v", item["container"])
         docker("volume", "rm", item["volume"])
 
@@ -48,9 +55,9 @@ def volume_exists(name: str) -> bool:
     return docker("volume", "inspect", name).returncode == 0
 
 
-def write_inventory(scratch, enabled: list[str]):
+def write_inventory(scratch, enabled: list[str], items: list[dict] = ITEMS):
     root = scratch / "purge-docker"
-    host = {"postgres_instances": ITEMS, "postgres_instances_enabled": enabled}
+    host = {"postgres_instances": items, "postgres_instances_enabled": enabled}
     for key, var in (("env", "env_dir"), ("backups", "backup_root"), ("reports", "reports_dir"),
                      ("credentials", "credentials_dir")):
         (root / key).mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,6 +118,37 @@ def test_purge_of_several_apps_needs_the_same_names_confirmed(converged, ansible
     assert running.rc != 0
     assert "instance it_pv_c is running on pv" in failure_text(running), running.explain()
     assert "instance it_pv_c is still in pv's postgres_instances_enabled" in failure_text(running)
+    assert state(A["container"]) == "exited" and volume_exists(A["volume"])
+
+
+def test_a_container_of_that_name_that_is_not_the_instance_s_stops_the_converge(converged, ansible, scratch):
+    """Another project's container named like an entry's container: the converge (which would
+    replace a container whose configuration differs) refuses, for every instance, before any change."""
+    assert docker("create", "--name", FOREIGN_CONTAINER, "--label", "project=other", IMAGE).returncode == 0
+    inv = write_inventory(scratch, ["it_pv_a", "it_pv_b", "it_pv_c", "it_pv_d"], ITEMS + [D])
+    refused = run(ansible, SITE, inv)
+    assert refused.rc != 0
+    assert "instance 'it_pv_d': container %s exists but is not the instance's" % FOREIGN_CONTAINER in \
+        failure_text(refused), refused.explain()
+    assert docker("inspect", "-f", "{{index .Config.Labels \"project\"}}", FOREIGN_CONTAINER).stdout.strip() == "other"
+    assert [state(i["container"]) for i in ITEMS] == ["exited", "exited", "running"]  # a and b not started
+    assert not volume_exists(D["volume"])
+    run(ansible, STOP, inv, "-e", "apps=it_pv_d")
+    assert state(FOREIGN_CONTAINER) == "created"
+
+
+def test_purge_never_deletes_a_volume_that_is_not_the_instance_s(converged, ansible, scratch):
+    """An entry whose volume exists but was never the instance's (no label, no container of the
+    instance mounts it): purge refuses it, and purges none of the instances asked for."""
+    assert docker("volume", "create", "--label", "project=other", FOREIGN_VOLUME).returncode == 0
+    inv = write_inventory(scratch, ["it_pv_c"], ITEMS + [E])
+    refused = run(ansible, PURGE, inv, "-e", "apps=it_pv_a,it_pv_e", "-e", "host=pv",
+                  "-e", "confirm_purge=it_pv_a,it_pv_e")
+    assert refused.rc != 0
+    text = failure_text(refused)
+    assert "instance 'it_pv_e': volume %s is not deleted" % FOREIGN_VOLUME in text and "nothing was purged" in text, \
+        refused.explain()
+    assert volume_exists(FOREIGN_VOLUME)
     assert state(A["container"]) == "exited" and volume_exists(A["volume"])
 
 
