@@ -203,6 +203,8 @@ def tuning_table(plan: dict, applied: list | None = None) -> list:
     lines.append("host: %d MiB, %g CPUs; OS reserve %d MiB; budget %d MiB; committed %d MiB (%s)" % (
         host["memory"] // mib, host["cpus"], host["reserve"] // mib, host["budget"] // mib,
         host["committed"] // mib, "fits" if host["fits"] else "OVER BUDGET"))
+    for other in host.get("others") or []:
+        lines.append("kept for %s: %d MiB" % (other["name"], other["memory"] // mib))
     return lines
 
 

@@ -9,11 +9,14 @@ import glob
 import importlib.util
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _ports, _tuning
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _generic, _ports, _tuning
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import parse_lsclusters
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 DATA_ROOT = "/var/lib/postgresql"
@@ -235,13 +238,67 @@ def host_cpus() -> float:
         return float(os.cpu_count() or 1)
 
 
-def tune(instances: list[dict], tuning: dict, runtime: str) -> dict:
+OTHERS_MODES = ("share", "warn", "ignore")
+
+
+def _start_conf(version: int, name: str, etc: str = "/etc/postgresql") -> str:
+    try:
+        with open(os.path.join(etc, str(version), name, "start.conf")) as handle:
+            words = [ln.strip() for ln in handle if ln.strip() and not ln.lstrip().startswith("#")]
+        return words[0] if words else "auto"
+    except OSError:
+        return "auto"
+
+
+def other_servers(instances: list[dict], docker_host: Optional[str] = None, registry_dir: str = _generic.REGISTRY_DIR,
+                  etc: str = "/etc/postgresql") -> list[str]:
+    """The PostgreSQL servers on the host that are not the plan's instances but take memory: a
+    cluster of Debian's layout or of the generic one that runs or starts at boot (start.conf or
+    START auto), and a running container of a postgres image or of another instance."""
+    planned = {(int(i["version"]), i["name"]) for i in instances}
+    names = {i["name"] for i in instances}
+    found = []
+    tool = shutil.which("pg_lsclusters")
+    if tool:
+        try:
+            text = subprocess.run([tool, "--no-header"], capture_output=True, text=True, timeout=60,
+                                  check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            text = ""
+        for (version, name), facts in sorted(parse_lsclusters(text).items()):
+            running, start = facts["status"] == "started", _start_conf(version, name, etc)
+            if (version, name) not in planned and (running or start == "auto"):
+                found.append("cluster %d/%s (port %s, %s)" % (version, name, facts["port"],
+                                                             "running" if running else "starts at boot"))
+    for (version, name), facts in sorted(_generic.registered(registry_dir).items()):
+        running = facts["status"] == "started"
+        if (version, name) not in planned and (running or facts.get("start_conf", "auto") == "auto"):
+            found.append("cluster %d/%s (generic layout, port %s, %s)" % (
+                version, name, facts["port"], "running" if running else "starts at boot"))
+    if has_library("docker"):
+        containers = {i.get("container") for i in instances}
+        try:
+            from ansible_collections.darevel.postgres.plugins.module_utils._docker import client
+            running = client(docker_host, timeout=5).containers.list()
+        except Exception:  # pylint: disable=broad-except  # no engine: no containers to count
+            running = []
+        for container in running:
+            labels = container.attrs.get("Config", {}).get("Labels") or {}
+            image = str(container.attrs.get("Config", {}).get("Image") or "")
+            if container.name in containers or labels.get(_container.LABEL) in names:
+                continue
+            if _container.LABEL in labels or "postgres" in image.rsplit("/", 1)[-1].split(":")[0]:
+                found.append("container %s (%s, running)" % (container.name, image))
+    return found
+
+
+def tune(instances: list[dict], tuning: dict, runtime: str, others: Optional[list[str]] = None) -> dict:
     """Plan the settings of every instance on the host from one shared budget; each instance's
     settings become the plan's (its pinned ones included). Raises DarevelError when it cannot fit."""
     memory = int(tuning.get("memory_mb") or 0) * 1024 * 1024 or host_memory()
     cpus = float(tuning.get("cpus") or 0) or host_cpus()
     reserve = int(tuning.get("reserve_mb") or 0) * 1024 * 1024 or None
-    host_plan = _tuning.plan(memory, cpus, instances, reserve, runtime)
+    host_plan = _tuning.plan(memory, cpus, instances, reserve, runtime, others)
     for instance in instances:
         planned = host_plan["instances"][instance["name"]]
         instance["settings"] = planned["settings"]
@@ -266,11 +323,22 @@ def run(params: dict) -> dict:
     docker = params.get("docker") or {}
     problems += _catalogue.docker_problems(docker.get("settings"), docker.get("resources"))
     runtime = resolve_runtime(params.get("runtime") or "auto", docker.get("host"), instances)
-    host_plan = None
-    if not problems and (params.get("tuning") or {}).get("enabled"):
-        # Every instance enabled on the host shares the budget, also when `apps` names only some.
+    host_plan, warnings = None, []
+    tuning = params.get("tuning") or {}
+    if not problems and tuning.get("enabled"):
+        # Every instance enabled on the host shares the budget, also when `apps` names only some;
+        # so do the other PostgreSQL servers on the host (postgres_tuning_others).
+        mode = tuning.get("others") or "share"
+        others = other_servers(instances, docker.get("host")) if mode != "ignore" else []
+        if others:
+            warnings.append("%d other PostgreSQL server(s) on this host: %s; %s" % (
+                len(others), ", ".join(others),
+                "each keeps the share of an instance of weight 1 of the memory budget (set "
+                "postgres_tuning_others: ignore to plan as if they were not there)" if mode == "share" else
+                "the plan does not count them (postgres_tuning_others: warn), so together the servers may "
+                "commit more than the host has; set it to share to keep a share for each"))
         try:
-            host_plan = tune(instances, params["tuning"], runtime)
+            host_plan = tune(instances, tuning, runtime, others if mode == "share" else None)
         except DarevelError as exc:
             problems.append("host: %s" % exc.msg)
     for instance in instances:
@@ -292,7 +360,7 @@ def run(params: dict) -> dict:
         problems += disk_problems(instances, params["min_free_mb"])
     # Found on the control node (passwords, client networks): reported with the rest, in one message.
     problems += list(params.get("problems") or [])
-    return {"runtime": runtime, "python_has_docker": has_library("docker"),
+    return {"runtime": runtime, "python_has_docker": has_library("docker"), "warnings": warnings,
             "python_has_psycopg2": has_library("psycopg2"), "python": sys.executable,
             "python_libraries_missing": libraries_missing,
             "tuning": host_plan, "instances": instances, "problems": problems,

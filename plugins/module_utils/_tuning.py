@@ -359,13 +359,14 @@ def _shares(insts: list[dict], budget: int, cpus: float) -> list[tuple[int, floa
             for i, part in zip(insts, cpu_parts)]
 
 
-def _refuse(insts: list[dict], shares: list, budget: int, reserve: int | None, memory: int) -> None:
+def _refuse(insts: list[dict], shares: list, budget: int, reserve: int | None, memory: int,
+            other_weight: float = 0) -> None:
     """Raise one error naming every instance below its minimum and the host memory needed."""
     short = [(i, s, minimum_share(i, s[1])) for i, s in zip(insts, shares)]
     short = [(i, s, m) for i, s, m in short if s[0] < m]
     if not short:
         return
-    free_weight = sum(i["weight"] for i in insts if i["memory_limit"] is None)
+    free_weight = sum(i["weight"] for i in insts if i["memory_limit"] is None) + other_weight
     lines = [("instance '%s' needs at least %s but its container memory limit is %s; fix: raise its "
               "resources.memory to at least %s" % (i["name"], _mib(m), _mib(s[0]), _mib(m)))
              if s[2] == "container" else "instance '%s' needs at least %s but its share (weight %g of %g) "
@@ -403,16 +404,25 @@ def _totals(memory: int, cpus: float, reserve: int, plans: dict[str, dict]) -> d
 
 
 def plan(memory: int, cpus: float, instances: list[dict], reserve: int | None = None,
-         runtime: str = "native") -> dict[str, Any]:
+         runtime: str = "native", others: list[str] | None = None) -> dict[str, Any]:
     """The host's plan: {'host': totals, 'instances': {name: instance plan}}; refuses with the
-    minimum host memory when a share is below what its instance needs."""
+    minimum host memory when a share is below what its instance needs. `others`: the PostgreSQL
+    servers on the host outside the plan (another cluster, an older instance); each takes the
+    share of an instance of weight 1, which the plan keeps for it (host totals list them)."""
     held = os_reserve(memory) if reserve is None else reserve
     _check_host(memory, cpus, held)
     insts = [normalise(i, runtime) for i in instances]
-    shares = _shares(insts, memory - held, cpus)
-    _refuse(insts, shares, memory - held, reserve, memory)
+    placeholders = [{"name": name, "weight": 1.0, "memory_limit": None, "cpu_limit": None} for name in others or []]
+    shares = _shares(insts + placeholders, memory - held, cpus)
+    kept, shares = shares[len(insts):], shares[:len(insts)]
+    _refuse(insts, shares, memory - held, reserve, memory, float(len(placeholders)))
     plans = {i["name"]: instance_plan(i, *share) for i, share in zip(insts, shares)}
-    return {"host": _totals(memory, cpus, held, plans), "instances": plans}
+    totals = _totals(memory, cpus, held, plans)
+    if placeholders:
+        totals["others"] = [{"name": p["name"], "memory": share[0]} for p, share in zip(placeholders, kept)]
+        totals["committed"] += sum(share[0] for share in kept)
+        totals["fits"] = totals["committed"] <= memory - held
+    return {"host": totals, "instances": plans}
 
 
 def standalone_plan(memory: int, cpus: float, instances: list[dict], reserve: int | None = None) -> dict[str, Any]:

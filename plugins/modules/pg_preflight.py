@@ -98,6 +98,17 @@ options:
         description: Memory kept for the OS; V(0) lets the planner choose (an eighth of the memory, 512 MiB to 8 GiB).
         type: int
         default: 0
+      others:
+        description:
+          - The PostgreSQL servers on the host that are not the enabled instances (a cluster of
+            either native layout that runs or starts at boot, such as Debian's C(main) or an older
+            instance; a running container of a postgres image or of another instance).
+          - V(share) keeps the share of an instance of weight 1 of the budget for each, V(warn)
+            plans without them, V(ignore) does not look for them. Both V(share) and V(warn) name
+            them in a warning.
+        type: str
+        choices: [share, warn, ignore]
+        default: share
   runtime:
     description:
       - V(native) (systemd services), V(docker) (containers), or V(auto). V(auto) keeps V(native)
@@ -219,6 +230,7 @@ def main() -> None:
                 "memory_mb": {"type": "int", "default": 0},
                 "cpus": {"type": "float", "default": 0},
                 "reserve_mb": {"type": "int", "default": 0},
+                "others": {"type": "str", "default": "share", "choices": ["share", "warn", "ignore"]},
             }},
             "docker": {"type": "dict", "options": {
                 "host": {"type": "str"},
@@ -236,6 +248,8 @@ def main() -> None:
         module.warn("postgres_docker_bind_address is %s: the docker runtime publishes every instance's port "
                     "beyond this machine; keep it 127.0.0.1 unless other machines must connect"
                     % docker["bind_address"])
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     if result["problems"]:
         module.fail_json(msg="Preflight found %d problem(s), nothing was changed:\n- %s" % (
             len(result["problems"]), "\n- ".join(result["problems"])), **result)

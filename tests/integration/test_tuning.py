@@ -7,11 +7,14 @@ reloads, and the report is written."""
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import subprocess
 
 import pytest
 
-from conftest import REPO, postmaster_pid, psql
+from conftest import REPO, drop_cluster, postmaster_pid, psql
 
 SITE = REPO / "playbooks" / "site.yml"
 TUNE = REPO / "playbooks" / "tune.yml"
@@ -90,6 +93,65 @@ def test_tune_playbook_reports_the_plan(tuned, ansible, scratch):
     assert set(report["plan"]["instances"]) == {"it_tune_a", "it_tune_b"}
     table = run.table("Show the plan")
     assert "it_tune_a" in "\n".join(table) and "committed" in table[-1]
+
+
+def other_servers_seen_by_the_system(planned: set) -> list[str]:
+    """What pg_lsclusters, the generic registry and docker ps show outside the plan, running or
+    starting at boot: the test's own count, from the system's tools."""
+    seen = []
+    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        version, name, _port, status = line.split()[:4]
+        try:
+            start = [w.strip() for w in open("/etc/postgresql/%s/%s/start.conf" % (version, name))
+                     if w.strip() and not w.startswith("#")][0]
+        except (OSError, IndexError):
+            start = "auto"
+        if name not in planned and (status.startswith("online") or start == "auto"):
+            seen.append("%s/%s" % (version, name))
+    for path in glob.glob("/etc/darevel/postgres/instances/*.conf"):
+        text = open(path).read()
+        pgdata = [ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith("PGDATA=")][0]
+        if "START=auto" in text or postmaster_pid(pgdata):
+            seen.append(os.path.basename(path)[:-5].replace("-", "/", 1))
+    ps = subprocess.run(["docker", "ps", "--format", "{{.Names}} {{.Image}} {{.Labels}}"], capture_output=True,
+                        text=True, check=False).stdout
+    for line in ps.splitlines():
+        name, image = line.split()[:2]
+        if "postgres" in image.rsplit("/", 1)[-1].split(":")[0] or "com.darevel.postgres.instance" in line:
+            seen.append(name)
+    return seen
+
+
+def test_other_servers_on_the_host_keep_their_share_of_the_budget(tuned, ansible, scratch):
+    """A cluster outside the catalogue (here it_tune_other, running) takes the share of an instance
+    of weight 1; every other server the system shows counts the same way, and is named."""
+    subprocess.run(["pg_createcluster", "15", "it_tune_other", "-p", "25472", "--start"], capture_output=True,
+                   check=True)
+    try:
+        wide = dict(tune_vars(scratch), postgres_tuning_memory_mb=32768, postgres_tuning_others="share")
+        run = ansible.run(SITE, wide, check=True)
+        assert run.rc == 0, run.explain()
+        result = run.task("Check the catalogue, ports and disk")
+        others = [o["name"] for o in result["tuning"]["host"]["others"]]
+        assert "cluster 15/it_tune_other (port 25472, running)" in others
+        assert len(others) == len(other_servers_seen_by_the_system({A["name"], B["name"]})), others
+        budget = result["tuning"]["host"]["budget"]
+        share = result["tuning"]["instances"]["it_tune_a"]["share"]["memory"]
+        assert share == budget // (2 + len(others)) // 2 ** 20 * 2 ** 20
+        assert all(o["memory"] == share for o in result["tuning"]["host"]["others"])
+        warned = json.dumps(result.get("warnings", [])) + run.stdout + run.stderr
+        assert "share of an instance of weight 1" in warned and "it_tune_other" in warned
+        # Stopped and not started at boot, it no longer counts.
+        subprocess.run(["pg_ctlcluster", "15", "it_tune_other", "stop"], check=True)
+        with open("/etc/postgresql/15/it_tune_other/start.conf", "w") as handle:
+            handle.write("manual\n")
+        again = ansible.run(SITE, wide, check=True)
+        assert again.rc == 0, again.explain()
+        names = [o["name"] for o in again.task("Check the catalogue, ports and disk")["tuning"]["host"].get("others", [])]
+        assert not any("it_tune_other" in n for n in names) and len(names) == len(others) - 1
+    finally:
+        drop_cluster("it_tune_other")
 
 
 def test_a_budget_too_small_is_refused_before_anything_changes(tuned, ansible, scratch):

@@ -114,7 +114,7 @@ def test_own_markers():
 def test_apps_restrict_the_plan_but_the_budget_is_shared_by_every_enabled_instance():
     params = {"instances": copy.deepcopy(_catalogue.SEED), "enabled": "all", "default_version": 15,
               "only": "chat", "check_ports": False, "min_free_mb": 0, "runtime": "native", "docker": {},
-              "tuning": {"enabled": True, "memory_mb": 4096, "cpus": 2, "reserve_mb": 0}}
+              "tuning": {"enabled": True, "memory_mb": 4096, "cpus": 2, "reserve_mb": 0, "others": "ignore"}}
     alone = dict(params, instances=[e for e in copy.deepcopy(_catalogue.SEED) if e["name"] == "chat"], only=None)
     result, single = _preflight.run(params), _preflight.run(alone)
     assert result["problems"] == [] and [i["name"] for i in result["instances"]] == ["chat"]
@@ -122,6 +122,55 @@ def test_apps_restrict_the_plan_but_the_budget_is_shared_by_every_enabled_instan
     # chat's share is a sixth of the budget, not the whole of it as when it is the only instance.
     assert result["instances"][0]["settings"]["shared_buffers"] != single["instances"][0]["settings"]["shared_buffers"]
     assert result["instances"][0]["tuning"]["share"]["memory"] * 6 <= result["tuning"]["host"]["budget"]
+
+
+def fake_host(tmp_path, monkeypatch, lsclusters: str):
+    """A pg_lsclusters that prints `lsclusters`, /etc/postgresql start.conf files, no Docker SDK."""
+    tool = tmp_path / "pg_lsclusters"
+    tool.write_text("#!/bin/sh\ncat <<'EOF'\n%sEOF\n" % lsclusters)
+    tool.chmod(0o755)
+    monkeypatch.setattr(_preflight.shutil, "which", lambda name: str(tool) if name == "pg_lsclusters" else None)
+    monkeypatch.setattr(_preflight, "has_library", lambda name: False)
+    etc = tmp_path / "etc"
+    for version, name, start in ((15, "main", "auto"), (15, "manual", "manual"), (15, "chat", "auto")):
+        (etc / str(version) / name).mkdir(parents=True)
+        (etc / str(version) / name / "start.conf").write_text("# comment\n%s\n" % start)
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "17-old.conf").write_text("PGDATA=/srv/17/old\nPGPORT=5500\nSTART=auto\n")
+    (registry / "17-off.conf").write_text("PGDATA=/srv/17/off\nPGPORT=5501\nSTART=manual\n")
+    return str(etc), str(registry)
+
+
+def test_other_servers_are_the_clusters_outside_the_plan_that_run_or_start_at_boot(tmp_path, monkeypatch):
+    etc, registry = fake_host(tmp_path, monkeypatch, (
+        "15  main    5432 down   postgres /var/lib/postgresql/15/main /var/log/x.log\n"
+        "15  manual  5440 down   postgres /var/lib/postgresql/15/manual /var/log/y.log\n"
+        "15  chat    5434 online postgres /var/lib/postgresql/15/chat /var/log/z.log\n"
+        "16  chat    5444 online postgres /var/lib/postgresql/16/chat /var/log/w.log\n"))
+    found = _preflight.other_servers([dict(CHAT15)], registry_dir=registry, etc=etc)
+    assert found == ["cluster 15/main (port 5432, starts at boot)", "cluster 16/chat (port 5444, running)",
+                     "cluster 17/old (generic layout, port 5500, starts at boot)"]
+
+
+@pytest.mark.parametrize("mode, counted", [("share", True), ("warn", False), ("ignore", False)])
+def test_the_budget_keeps_a_share_for_each_other_server(monkeypatch, mode, counted):
+    asked = []
+    monkeypatch.setattr(_preflight, "other_servers", lambda instances, host=None: asked.append(host) or [
+        "cluster 15/main (port 5432, running)"])
+    params = {"instances": [{"name": "chat", "port": 5434, "database": "darevel_chat"}], "enabled": "all",
+              "default_version": 15, "only": None, "check_ports": False, "min_free_mb": 0, "runtime": "native",
+              "docker": {}, "python_libraries": "ignore",
+              "tuning": {"enabled": True, "memory_mb": 4096, "cpus": 2, "reserve_mb": 512, "others": mode}}
+    result = _preflight.run(params)
+    assert result["problems"] == []
+    share = result["instances"][0]["tuning"]["share"]["memory"]
+    assert share == (3584 // 2 if counted else 3584) * 1024 * 1024
+    assert ("others" in result["tuning"]["host"]) is counted
+    if mode == "ignore":
+        assert result["warnings"] == [] and asked == []
+    else:
+        assert len(result["warnings"]) == 1 and "cluster 15/main (port 5432, running)" in result["warnings"][0]
 
 
 def test_unknown_apps_are_problems():

@@ -275,6 +275,27 @@ def test_plan_splits_by_weight():
     assert a["settings"]["max_parallel_workers"] == "3" and b["settings"]["max_parallel_workers"] == "0"
 
 
+def test_other_servers_on_the_host_keep_a_share_each():
+    # Two catalogue instances on a host that also runs six other clusters: 1/8 of the budget each,
+    # not half of the host; the six shares are kept and listed in the host totals.
+    others = ["15/main (native, port 5432)"] + ["15/old%d (native, port %d)" % (n, 5500 + n) for n in range(5)]
+    result = _tuning.plan(8 * GIB, 4, [{"name": "a"}, {"name": "b"}], others=others)
+    budget = 8 * GIB - _tuning.os_reserve(8 * GIB)
+    assert result["instances"]["a"]["share"]["memory"] == budget // 8 // MIB * MIB
+    assert [o["name"] for o in result["host"]["others"]] == others
+    assert all(o["memory"] == result["instances"]["a"]["share"]["memory"] for o in result["host"]["others"])
+    assert result["host"]["fits"] and result["host"]["committed"] <= budget
+    assert result["instances"]["a"]["share"]["cpus"] == 0.5
+    alone = _tuning.plan(8 * GIB, 4, [{"name": "a"}, {"name": "b"}])
+    assert alone["instances"]["a"]["share"]["memory"] == budget // 2 // MIB * MIB and "others" not in alone["host"]
+
+
+def test_a_budget_too_small_with_the_others_counts_them_in_the_refusal():
+    with pytest.raises(DarevelError) as info:
+        _tuning.plan(1 * GIB, 2, [{"name": "a"}], others=["x", "y", "z"])
+    assert "its share (weight 1 of 4)" in info.value.msg
+
+
 def test_plan_reserve_is_configurable():
     result = _tuning.plan(4 * GIB, 2, [{"name": "a"}], reserve=1 * GIB)
     assert result["host"]["reserve"] == GIB and result["host"]["budget"] == 3 * GIB
