@@ -115,7 +115,7 @@ class ContainerManager:
         another instance's), or, for a purge, a volume that is neither labelled for the instance nor
         mounted by the instance's own container. None: both are the instance's (or absent)."""
         spec, name = item["spec"], item["name"]
-        container, _ = self._current(spec["name"])
+        container = self._current(spec["name"])[0]
         labels = (container.attrs.get("Config", {}).get("Labels") or {}) if container is not None else {}
         if container is not None and labels.get(_container.LABEL) != name:
             return ("instance '%s': container %s exists but is not the instance's (its label %s is %r, not %r); "

@@ -268,8 +268,8 @@ def other_servers(instances: list[dict], docker_host: Optional[str] = None, regi
         for (version, name), facts in sorted(parse_lsclusters(text).items()):
             running, start = facts["status"] == "started", _start_conf(version, name, etc)
             if (version, name) not in planned and (running or start == "auto"):
-                found.append("cluster %d/%s (port %s, %s)" % (version, name, facts["port"],
-                                                             "running" if running else "starts at boot"))
+                state = "running" if running else "starts at boot"
+                found.append("cluster %d/%s (port %s, %s)" % (version, name, facts["port"], state))
     for (version, name), facts in sorted(_generic.registered(registry_dir).items()):
         running = facts["status"] == "started"
         if (version, name) not in planned and (running or facts.get("start_conf", "auto") == "auto"):

@@ -111,8 +111,8 @@ def test_the_verbs_find_the_data_directory_the_instance_has(ansible, gx, gx_vars
     assert pid("it_gx_a") not in (None, first) and pid("it_gx_b") == before
     status = ansible.run(PLAYBOOKS / "status.yml", gx_vars)
     assert status.rc == 0, status.explain()
-    rows = {row["name"]: row for row in json.loads((scratch / "gx-reports" / "localhost" / "status.json")
-                                                    .read_text())["instances"]}
+    report = json.loads((scratch / "gx-reports" / "localhost" / "status.json").read_text())
+    rows = {row["name"]: row for row in report["instances"]}
     assert rows["it_gx_a"]["state"] == "started" and rows["it_gx_b"]["state"] == "started"
     assert not any(default_dir(name).exists() for name in NAMES)
 

@@ -177,8 +177,7 @@ def test_a_corrupted_file_is_refused_before_any_database_is_touched(ansible, rs,
 
 
 @pytest.mark.parametrize("tamper", ["outside", "edited"])
-def test_a_globals_file_outside_the_backup_or_edited_is_refused_before_it_runs(ansible, rs, rs_vars, scratch,
-                                                                                tamper):
+def test_a_globals_file_outside_the_backup_or_edited_is_refused(ansible, rs, rs_vars, scratch, tamper):
     """The globals file runs as the superuser: a manifest naming ../../evil.sql, or a globals.sql
     changed after the backup, is refused and no role is created."""
     root = scratch / "rs-backups" / "it_rs_a"
