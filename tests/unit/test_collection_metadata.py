@@ -6,6 +6,7 @@ the licence text, the collection dependencies, the ansible-core versions and ver
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -137,3 +138,24 @@ def test_no_version_added_after_the_collection_version():
     assert found, "no version_added found: the scan no longer reads the docs"
     later = ["%s: %s" % item for item in found if LooseVersion(item[1]) > version]
     assert later == [], "galaxy.yml's version is %s" % version
+
+
+def test_playbooks_give_the_preflight_what_they_need_through_its_overrides_only():
+    """A postgres_* variable set on the preflight's include (or on its play) is replaced by an extra
+    var of the same name (-e, the highest precedence): each playbook says what it needs in
+    postgres_preflight_overrides, which no inventory or command line sets."""
+    import glob as _glob
+    consumed = {"postgres_instances_enabled", "postgres_check_ports", "postgres_tuning", "postgres_tuning_others",
+                "postgres_environment", "postgres_min_free_mb", "postgres_runtime", "postgres_install_packages"}
+    found = []
+    for path in sorted(_glob.glob(str(ROOT / "playbooks" / "*.yml"))):
+        for play in yaml.safe_load(open(path)) or []:
+            includes = [t for t in play.get("tasks") or [] if (t.get("ansible.builtin.include_role") or {})
+                        .get("name") == "darevel.postgres.preflight"]
+            for task in includes:
+                found += ["%s: %s on the include" % (os.path.basename(path), key)
+                          for key in sorted(set(task.get("vars") or {}) & consumed)]
+            if includes:
+                found += ["%s: %s on the play" % (os.path.basename(path), key)
+                          for key in sorted(set(play.get("vars") or {}) & consumed)]
+    assert found == []
