@@ -341,7 +341,7 @@ class GenericCluster:
                     self.name, problem, self.registry))
 
     def _drop(self, check_mode: bool) -> list[list[str]]:
-        problem = self.drop_problem()
+        problem = self.drop_problem(running_ok=check_mode)  # in check mode the stop before it did not run
         if problem:
             raise DarevelError(problem)
         commands = [["rm", "-rf", self.data_dir], ["rm", "-f", self.registry]]

@@ -36,17 +36,26 @@ def installed_versions(root: str = "/usr/lib/postgresql", pgdg_root: str = "/usr
     return sorted(found)
 
 
+def registered_dir(instance: dict, registry_dir: Optional[str] = None) -> Optional[str]:
+    """The data directory of the instance's generic-layout registry entry, wherever its data root."""
+    return _generic.registered_data_dir(os.path.join(registry_dir or _generic.REGISTRY_DIR, "%d-%s.conf" % (
+        int(instance["version"]), instance["name"])))
+
+
 def own_markers(instance: dict) -> set[str]:
-    """Paths that appear in the command line of this instance's own postmaster."""
+    """Paths that appear in the command line of this instance's own postmaster: Debian's
+    configuration file and default data directory, and the generic layout's registered one."""
     version, name = instance["version"], instance["name"]
-    return {"/etc/postgresql/%d/%s/postgresql.conf" % (version, name),
-            "%s/%d/%s" % (DATA_ROOT, version, name)}
+    markers = {"/etc/postgresql/%d/%s/postgresql.conf" % (version, name), "%s/%d/%s" % (DATA_ROOT, version, name)}
+    registered = registered_dir(instance)
+    return markers | {registered} if registered else markers
 
 
 def running_on_port(instance: dict, data_root: str = DATA_ROOT) -> bool:
     """The instance's own postmaster.pid says it runs and listens on its port. This holds even
     where root cannot read other users' /proc/PID/fd (a container without CAP_SYS_PTRACE)."""
-    path = os.path.join(data_root, str(instance["version"]), instance["name"], "postmaster.pid")
+    data_dir = registered_dir(instance) or os.path.join(data_root, str(instance["version"]), instance["name"])
+    path = os.path.join(data_dir, "postmaster.pid")
     try:
         with open(path) as handle:
             lines = handle.read().splitlines()
@@ -252,9 +261,12 @@ def _start_conf(version: int, name: str, etc: str = "/etc/postgresql") -> str:
 
 def other_servers(instances: list[dict], docker_host: Optional[str] = None, registry_dir: str = _generic.REGISTRY_DIR,
                   etc: str = "/etc/postgresql") -> list[str]:
-    """The PostgreSQL servers on the host that are not the plan's instances but take memory: a
-    cluster of Debian's layout or of the generic one that runs or starts at boot (start.conf or
-    START auto), and a running container of a postgres image or of another instance."""
+    """The PostgreSQL servers on the host that are not the plan's instances and come back at boot,
+    so that they take memory for good: a cluster of Debian's layout or of the generic one whose
+    start.conf or START is auto (running or not), and a running container that exposes 5432/tcp or
+    belongs to another instance, with the restart policy always or unless-stopped. A server
+    started by hand for a while (a manual cluster, a `docker run` without restart policy) does not
+    count, so that it does not change every instance's plan."""
     planned = {(int(i["version"]), i["name"]) for i in instances}
     names = {i["name"] for i in instances}
     found = []
@@ -267,12 +279,12 @@ def other_servers(instances: list[dict], docker_host: Optional[str] = None, regi
             text = ""
         for (version, name), facts in sorted(parse_lsclusters(text).items()):
             running, start = facts["status"] == "started", _start_conf(version, name, etc)
-            if (version, name) not in planned and (running or start == "auto"):
+            if (version, name) not in planned and start == "auto":
                 state = "running" if running else "starts at boot"
                 found.append("cluster %d/%s (port %s, %s)" % (version, name, facts["port"], state))
     for (version, name), facts in sorted(_generic.registered(registry_dir).items()):
         running = facts["status"] == "started"
-        if (version, name) not in planned and (running or facts.get("start_conf", "auto") == "auto"):
+        if (version, name) not in planned and facts.get("start_conf", "auto") == "auto":
             found.append("cluster %d/%s (generic layout, port %s, %s)" % (
                 version, name, facts["port"], "running" if running else "starts at boot"))
     if has_library("docker"):
@@ -283,12 +295,14 @@ def other_servers(instances: list[dict], docker_host: Optional[str] = None, regi
         except Exception:  # pylint: disable=broad-except  # no engine: no containers to count
             running = []
         for container in running:
-            labels = container.attrs.get("Config", {}).get("Labels") or {}
-            image = str(container.attrs.get("Config", {}).get("Image") or "")
+            config = container.attrs.get("Config", {}) or {}
+            labels = config.get("Labels") or {}
+            policy = ((container.attrs.get("HostConfig", {}) or {}).get("RestartPolicy") or {}).get("Name")
             if container.name in containers or labels.get(_container.LABEL) in names:
                 continue
-            if _container.LABEL in labels or "postgres" in image.rsplit("/", 1)[-1].split(":")[0]:
-                found.append("container %s (%s, running)" % (container.name, image))
+            if (_container.LABEL in labels or "5432/tcp" in (config.get("ExposedPorts") or {})) and \
+                    policy in ("always", "unless-stopped"):
+                found.append("container %s (%s, running, restart %s)" % (container.name, config.get("Image"), policy))
     return found
 
 

@@ -376,7 +376,10 @@ def _refuse(insts: list[dict], shares: list, budget: int, reserve: int | None, m
     if wanted:
         lines.append("the host has %s (budget %s after the OS reserve) and needs at least %s; fix: give the "
                      "host at least %s, lower the OS reserve, lower max_connections, or enable fewer "
-                     "instances on this host" % (_mib(memory), _mib(budget), _mib(need), _mib(need)))
+                     "instances on this host%s" % (
+                         _mib(memory), _mib(budget), _mib(need), _mib(need),
+                         "; %d other PostgreSQL server(s) on the host keep a share each (see the warning; "
+                         "postgres_tuning_others: warn plans without them)" % other_weight if other_weight else ""))
     raise DarevelError("tuning refused, the memory budget is too small: " + "; ".join(lines),
                        minimum=need if wanted else memory, instances={i["name"]: m for i, _s, m in short})
 

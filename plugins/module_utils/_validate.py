@@ -114,9 +114,11 @@ HOST_PATHS = {
     # variable: may start with ~/ (expanded on the control node or in the user's home)
     "postgres_backup_root": False, "postgres_backup_lib_dir": False, "postgres_backup_config_dir": False,
     "postgres_env_dir": False, "postgres_data_root": False, "postgres_firewall_file": False,
-    "postgres_dev_windows_backup_config_dir": False,
+    "postgres_dev_windows_backup_config_dir": False, "postgres_backup_python": False,
     "postgres_dev_dir": True,
 }
+# On a Windows developer machine postgres_dev_dir is a Windows path (C:\Users\me\darevel-dev).
+WINDOWS_PATH_RE = re.compile(r"[A-Za-z]:(\\[A-Za-z0-9_.@+,=-]+)+")
 
 
 def host_path(name: str, value: Any, home: bool = False) -> Optional[str]:
@@ -126,6 +128,8 @@ def host_path(name: str, value: Any, home: bool = False) -> Optional[str]:
         return "%s %r is not a path; fix: write an absolute path such as %s" % (name, value, example)
     if CONTROL_RE.search(value):
         return "%s %r holds a control character; fix: write the path on one line" % (name, value)
+    if home and WINDOWS_PATH_RE.fullmatch(value) and not any(p in (".", "..") for p in value[3:].split("\\")):
+        return None
     body = value[2:] if home and value.startswith("~/") else value
     if not body.startswith("/") and body is value:
         return "%s %r is not absolute; fix: write it from the root, such as %s" % (name, value, example)
@@ -151,7 +155,8 @@ IMAGE_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?
                           IMAGE_COMPONENT, IMAGE_COMPONENT))
 CRON_FIELD_RE = re.compile(r"[0-9A-Za-z*/,-]+")
 CRON_NICKNAMES = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
-CALENDAR_RE = re.compile(r"[A-Za-z0-9*:,./~+-]+(?: [A-Za-z0-9*:,./~+-]+)*")
+CALENDAR_RE = re.compile(r"[A-Za-z0-9_*:,./~+-]+(?: [A-Za-z0-9_*:,./~+-]+)*")
+TIMESPAN_RE = re.compile(r"[0-9]+ ?[a-z]*(?: [0-9]+ ?[a-z]*)*")
 LOCALE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
@@ -171,10 +176,12 @@ def _address(value: Any) -> Optional[str]:
 
 
 def _cron(value: Any) -> Optional[str]:
-    if isinstance(value, str) and (value in CRON_NICKNAMES or (
-            len(value.split(" ")) == 5 and all(CRON_FIELD_RE.fullmatch(f) for f in value.split(" ")))):
+    fields = value.split(" ") if isinstance(value, str) else []
+    fields = [f for f in fields if f]
+    if isinstance(value, str) and not CONTROL_RE.search(value) and (value.strip() in CRON_NICKNAMES or (
+            len(fields) == 5 and all(CRON_FIELD_RE.fullmatch(f) for f in fields))):
         return None
-    return ("is not five cron time fields (minute hour day month weekday, one space apart) or a nickname "
+    return ("is not five cron time fields (minute hour day month weekday, separated by spaces) or a nickname "
             "such as @daily; fix: write it like '30 2 * * *'")
 
 
@@ -183,6 +190,14 @@ def _calendar(value: Any) -> Optional[str]:
         return None
     return ("is not a systemd calendar expression on one line (letters, digits and * : , . / ~ + -, one space "
             "apart); fix: write it like '*-*-* 02:30:00' (see systemd.time(7))")
+
+
+def _timespan(value: Any) -> Optional[str]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    if isinstance(value, str) and TIMESPAN_RE.fullmatch(value):
+        return None
+    return "is not a systemd time span; fix: write it like 15min, 1h 30min or 0"
 
 
 def _locale(value: Any) -> Optional[str]:
@@ -194,6 +209,7 @@ def _locale(value: Any) -> Optional[str]:
 HOST_VALUES = {
     "postgres_docker_image": _image, "postgres_docker_bind_address": _address,
     "postgres_backup_cron_time": _cron, "postgres_backup_on_calendar": _calendar, "postgres_locale": _locale,
+    "postgres_backup_randomized_delay": _timespan,
 }
 
 
@@ -311,9 +327,11 @@ def setting_value(key: str, value: Any) -> Optional[str]:
     if CONTROL_RE.search(render_value(value)):
         return ("%s %r holds a control character (newline, tab, ...), which a configuration line cannot hold; "
                 "fix: write the value on one line without control characters" % (key, value))
-    if key in LIBRARY_SETTINGS:
+    if key in LIBRARY_SETTINGS and render_value(value).strip():
+        # Plain names, or $libdir/name (the same directory, spelt out); an empty value loads none.
         names = [part.strip().strip('"') for part in render_value(value).split(",")]
-        bad = [name for name in names if not LIBRARY_NAME_RE.fullmatch(name) or ".." in name]
+        plain = [name[len("$libdir/"):] if name.startswith("$libdir/") else name for name in names]
+        bad = [name for name, bare in zip(names, plain) if not LIBRARY_NAME_RE.fullmatch(bare) or ".." in bare]
         if bad or (key == "jit_provider" and len(names) != 1):
             return ("%s %r names a library by path or in another form (%s); fix: give plain library names "
                     "from the server's library directory, separated by commas, such as pg_stat_statements" % (

@@ -100,9 +100,10 @@ options:
         default: 0
       others:
         description:
-          - The PostgreSQL servers on the host that are not the enabled instances (a cluster of
-            either native layout that runs or starts at boot, such as Debian's C(main) or an older
-            instance; a running container of a postgres image or of another instance).
+          - The PostgreSQL servers on the host that are not the enabled instances and come back at
+            boot (a cluster of either native layout whose start.conf or START is C(auto), such as
+            Debian's C(main) or an older instance; a running container that exposes 5432/tcp or
+            belongs to another instance, with the restart policy C(always) or C(unless-stopped)).
           - V(share) keeps the share of an instance of weight 1 of the budget for each, V(warn)
             plans without them, V(ignore) does not look for them. Both V(share) and V(warn) name
             them in a warning.

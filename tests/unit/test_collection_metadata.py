@@ -152,6 +152,8 @@ def test_playbooks_give_the_preflight_what_they_need_through_its_overrides_only(
         for play in yaml.safe_load(open(path)) or []:
             includes = [t for t in play.get("tasks") or [] if (t.get("ansible.builtin.include_role") or {})
                         .get("name") == "darevel.postgres.preflight"]
+            includes += [r for r in play.get("roles") or [] if isinstance(r, dict) and
+                         r.get("role", r.get("name")) == "darevel.postgres.preflight"]
             for task in includes:
                 found += ["%s: %s on the include" % (os.path.basename(path), key)
                           for key in sorted(set(task.get("vars") or {}) & consumed)]

@@ -110,7 +110,8 @@ def test_libraries_are_plain_names_from_the_server_s_directory(key, value):
     assert "names a library by path" in problem and repr(value) in problem and "pg_stat_statements" in problem
 
 
-@pytest.mark.parametrize("value", ["pg_stat_statements", "pg_stat_statements, auto_explain", '"pg_stat_statements"'])
+@pytest.mark.parametrize("value", ["pg_stat_statements", "pg_stat_statements, auto_explain", '"pg_stat_statements"',
+                                   "$libdir/auto_explain", "", " "])
 def test_plain_library_names_are_accepted(value):
     assert problems_of(entry(settings={"shared_preload_libraries": value})) == []
 
@@ -327,6 +328,11 @@ def test_every_path_variable_of_the_roles_is_checked_or_lives_on_the_control_nod
     ("postgres_backup_cron_time", "*/15 1-5 * jan mon-fri"), ("postgres_backup_cron_time", "@daily"),
     ("postgres_backup_on_calendar", "*-*-* 02:30:00"), ("postgres_backup_on_calendar", "Mon..Fri *-*-* 02:30"),
     ("postgres_locale", "C.UTF-8"), ("postgres_locale", "en_US.UTF-8"), ("postgres_locale", "sr_RS@latin"),
+    ("postgres_backup_cron_time", "30  2 * * * "), ("postgres_backup_on_calendar", "*-*-* 03:00 America/New_York"),
+    ("postgres_backup_randomized_delay", "15min"), ("postgres_backup_randomized_delay", "1h 30min"),
+    ("postgres_backup_randomized_delay", 0), ("postgres_backup_python", "/usr/bin/python3"),
+    # The Windows inventory's developer directory (inventories/windows_dev).
+    ("postgres_dev_dir", "C:\\Users\\developer\\darevel-dev"),
 ])
 def test_host_values_accepted(name, value):
     assert _validate.host_variables_problems({name: value}) == []
@@ -340,7 +346,12 @@ def test_host_values_accepted(name, value):
     ("postgres_docker_bind_address", "127.0.0.1:5432", "is not an IP address"),
     ("postgres_backup_cron_time", "30 2 * * * root rm -rf /", "is not five cron time fields"),
     ("postgres_backup_cron_time", "30 2 * * *\n* * * * * root sh /tmp/x", "is not five cron time fields"),
-    ("postgres_backup_cron_time", "30  2 * * *", "is not five cron time fields"),
+    ("postgres_backup_cron_time", "30 2 * *", "is not five cron time fields"),
+    ("postgres_backup_randomized_delay", "15min\nOnCalendar=minutely", "is not a systemd time span"),
+    ("postgres_backup_randomized_delay", "15min; rm", "is not a systemd time span"),
+    ("postgres_backup_python", "/usr/bin/python3 -c x", "other than letters"),
+    ("postgres_dev_dir", "C:\\Users\\me\\..\\x", "is not absolute"),
+    ("postgres_dev_dir", "C:\\Users\\me dev", "is not absolute"),
     ("postgres_backup_on_calendar", "daily\nUnit=evil.service", "is not a systemd calendar expression"),
     ("postgres_backup_on_calendar", "daily; rm", "is not a systemd calendar expression"),
     ("postgres_locale", "C.UTF-8 --auth=trust", "is not a locale name"),
@@ -350,3 +361,14 @@ def test_host_values_refused(name, value, needle):
     problems = _validate.host_variables_problems({name: value})
     assert len(problems) == 1 and needle in problems[0] and repr(value) in problems[0], problems
     assert problems[0].startswith("host: %s" % name) and "fix: " in problems[0]
+
+
+def test_the_shipped_inventories_pass_the_host_variable_rules():
+    import glob
+    import yaml
+    root = Path(__file__).resolve().parents[4]
+    for path in glob.glob(str(root / "inventories" / "**" / "*.yml"), recursive=True):
+        data = yaml.safe_load(open(path)) or {}
+        values = {k: v for k, v in data.items() if isinstance(k, str) and
+                  (k in _validate.HOST_PATHS or k in _validate.HOST_VALUES) and "{{" not in str(v)}
+        assert _validate.host_variables_problems(values) == [], path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 
@@ -171,6 +172,18 @@ def test_the_budget_keeps_a_share_for_each_other_server(monkeypatch, mode, count
         assert result["warnings"] == [] and asked == []
     else:
         assert len(result["warnings"]) == 1 and "cluster 15/main (port 5432, running)" in result["warnings"][0]
+
+
+def test_a_generic_instance_under_another_data_root_is_its_own_port_holder(tmp_path, monkeypatch):
+    data = tmp_path / "root" / "15" / "chat"
+    data.mkdir(parents=True)
+    (data / "postmaster.pid").write_text("%d\n%s\n0\n5434\n" % (os.getpid(), data))
+    (tmp_path / "15-chat.conf").write_text("PGDATA=%s\nPGPORT=5434\n" % data)
+    monkeypatch.setattr(_preflight._generic, "REGISTRY_DIR", str(tmp_path))
+    assert str(data) in _preflight.own_markers(CHAT15)
+    assert _preflight.running_on_port(CHAT15)
+    holder = {"pid": 1, "comm": "postgres", "cmdline": "/usr/lib/postgresql/15/bin/postgres -D %s" % data}
+    assert _preflight.is_own([holder], CHAT15)
 
 
 def test_unknown_apps_are_problems():
