@@ -63,6 +63,16 @@ def parse_lsclusters(text: str) -> dict[tuple[int, str], dict]:
     return clusters
 
 
+def read_start_conf(path: str) -> str:
+    """A cluster's start.conf (auto, manual or disabled); auto when there is none, as pg_ctlcluster reads it."""
+    try:
+        with open(path) as handle:
+            lines = [ln.strip() for ln in handle if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError:
+        return "auto"
+    return lines[0] if lines else "auto"
+
+
 def plan(current: Optional[dict], state: str, port: int, purge: bool) -> list[str]:
     """Actions that bring one instance from `current` (None when absent) to the wanted state."""
     if state == "absent":
@@ -107,12 +117,7 @@ class DebianCluster:
         return "postgresql@%d-%s" % (self.version, self.name)
 
     def start_conf(self) -> str:
-        try:
-            with open(os.path.join(self.config_dir, "start.conf")) as handle:
-                lines = [ln.strip() for ln in handle if ln.strip() and not ln.startswith("#")]
-        except OSError:
-            return "auto"
-        return lines[0] if lines else "auto"
+        return read_start_conf(os.path.join(self.config_dir, "start.conf"))
 
     def write_start_conf(self, value: str) -> None:
         """start.conf says whether pg_ctlcluster and the systemd generator start the cluster at boot."""

@@ -16,7 +16,7 @@ import sys
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _generic, _ports, _tuning
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import parse_lsclusters
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import parse_lsclusters, read_start_conf
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 DATA_ROOT = "/var/lib/postgresql"
@@ -247,18 +247,6 @@ def host_cpus() -> float:
         return float(os.cpu_count() or 1)
 
 
-OTHERS_MODES = ("share", "warn", "ignore")
-
-
-def _start_conf(version: int, name: str, etc: str = "/etc/postgresql") -> str:
-    try:
-        with open(os.path.join(etc, str(version), name, "start.conf")) as handle:
-            words = [ln.strip() for ln in handle if ln.strip() and not ln.lstrip().startswith("#")]
-        return words[0] if words else "auto"
-    except OSError:
-        return "auto"
-
-
 def other_servers(instances: list[dict], docker_host: Optional[str] = None, registry_dir: str = _generic.REGISTRY_DIR,
                   etc: str = "/etc/postgresql") -> list[str]:
     """The PostgreSQL servers on the host that are not the plan's instances and come back at boot,
@@ -278,7 +266,8 @@ def other_servers(instances: list[dict], docker_host: Optional[str] = None, regi
         except (OSError, subprocess.SubprocessError):
             text = ""
         for (version, name), facts in sorted(parse_lsclusters(text).items()):
-            running, start = facts["status"] == "started", _start_conf(version, name, etc)
+            running = facts["status"] == "started"
+            start = read_start_conf(os.path.join(etc, str(version), name, "start.conf"))
             if (version, name) not in planned and start == "auto":
                 state = "running" if running else "starts at boot"
                 found.append("cluster %d/%s (port %s, %s)" % (version, name, facts["port"], state))
