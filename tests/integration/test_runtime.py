@@ -103,7 +103,7 @@ def test_a_snapshot_session_keeps_its_view_while_another_writes(runtimes, kind):
             assert reader.value("SELECT count(*) FROM it_rt_snap") == "0"
             writer.execute("INSERT INTO it_rt_snap VALUES (1)")
             assert reader.value("SELECT count(*) FROM it_rt_snap") == "0"
-            dumped = runtime.tool("psql", ["-X", "-A", "-t", "-d", "postgres", "-f", "-"], "psql",
+            dumped = runtime.tool("psql", ["-X", "-q", "-A", "-t", "-d", "postgres", "-f", "-"], "psql",
                                   stdin=("BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '%s'; "
                                          "SELECT count(*) FROM it_rt_snap; COMMIT;" % snapshot).encode())
             assert dumped.split() == ["0"]
