@@ -25,7 +25,7 @@ description:
     V(excluded_port_message), V(excluded_port_ranges),
     V(firewall_rules), V(instance_items), V(purge_problems), V(purge_request), V(purge_status),
     V(restore_instances), V(restore_items),
-    V(restore_rows), V(row_count_diff), V(row_count_sql), V(security_plan),
+    V(restore_rows), V(security_plan),
     V(security_problems), V(status_rows), V(tls_names)."
 author:
   - Darevel platform team (@darevel)
@@ -85,8 +85,6 @@ HELPERS = {
     "restore_instances": restore,
     "restore_items": restore,
     "restore_rows": restore,
-    "row_count_diff": move,
-    "row_count_sql": move,
     "security_plan": security,
     "security_problems": security,
     "status_rows": catalogue,

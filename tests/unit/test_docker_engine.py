@@ -71,7 +71,17 @@ class Source:
 
 
 def _sources() -> dict[str, Source]:
-    return {path.stem: Source(path) for path in sorted((PLUGINS / "module_utils").glob("*.py"))}
+    """Every module_utils file by its dotted name under module_utils (`_engine`, `_runtime.docker`;
+    a package's __init__ by the package's name)."""
+    out = {}
+    root = PLUGINS / "module_utils"
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if parts:
+            out[".".join(parts)] = Source(path)
+    return out
 
 
 UTILS = _sources()
