@@ -155,3 +155,37 @@ def test_files_where_the_server_runs_are_read_and_written_with_its_owner(runtime
     finally:
         docker("exec", CONTAINER["container"], "rm", "-f", path)
     assert runtime.read_file("/nonexistent/file") is None
+
+
+@pytest.mark.parametrize("kind", ["native", "docker"])
+def test_pg_row_counts_compares_a_manifest_and_counts_relations(runtimes, kind, ansible):
+    runtime = runtimes[kind]
+    with runtime.session() as session:
+        session.execute("DROP DATABASE IF EXISTS it_rt_rows")
+        session.execute("DROP DATABASE IF EXISTS it_rt_empty")
+        session.execute("CREATE DATABASE it_rt_rows")
+        session.execute("CREATE DATABASE it_rt_empty")
+    with runtime.session("it_rt_rows") as session:
+        session.execute('CREATE SCHEMA "Odd ""Schema"""')
+        session.execute('CREATE TABLE "Odd ""Schema""".t (n int)')
+        session.execute('INSERT INTO "Odd ""Schema""".t SELECT generate_series(1, 7)')
+        session.execute("CREATE TABLE public.m (n int)")
+    target = ({"runtime": "docker", "container": CONTAINER["container"]} if kind == "docker"
+              else {"runtime": "native", "port": NATIVE["port"], "version": 15})
+    manifest = [{"name": "it_rt_rows", "row_counts": {'Odd "Schema".t': 7, "public.m": 0}}]
+    same = ansible.module("pg_row_counts", dict(target, name="it_rt_" + kind, databases=manifest, relations=True))
+    assert same.rc == 0, same.explain()
+    changed = ansible.module("pg_row_counts", dict(target, name="it_rt_" + kind, databases=[
+        {"name": "it_rt_rows", "row_counts": {'Odd "Schema".t': 6, "public.m": 0, "public.gone": 1}}]))
+    assert changed.rc == 0, changed.explain()
+    for run in (same, changed):
+        assert run.changed == 0
+    first, second = same.results[-1], changed.results[-1]
+    assert first["matches"] is True and first["differences"] == "none"
+    assert first["relations"]["it_rt_empty"] == 0 and first["relations"]["it_rt_rows"] >= 2
+    assert second["matches"] is False
+    assert second["differences"] == ('database it_rt_rows: Odd "Schema".t: 6 in the backup, 7 here; '
+                                     "public.gone: 1 in the backup, missing here")
+    with runtime.session() as session:
+        session.execute("DROP DATABASE it_rt_rows")
+        session.execute("DROP DATABASE it_rt_empty")

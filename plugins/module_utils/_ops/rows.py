@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import quote_ident, quote_literal
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import quote_literal
 
 # Every database a client can use, except the maintenance database.
 DATABASES_SQL = ("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres' "
@@ -20,19 +20,22 @@ RELATIONS_SQL = ("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid =
 
 def count_sql(row_counts: dict) -> str:
     """One SELECT answering a JSON object {"schema.table": rows} for every table a manifest counted
-    (its "row_counts" keys, "schema.table"); {} for a database without tables."""
+    (its "row_counts" keys, "schema.table") that exists; a table that is gone is left out, so the
+    comparison names it missing. {} for a database without tables."""
     if not isinstance(row_counts, dict):
         raise ValueError("expected the manifest's row_counts mapping, got %r" % (row_counts,))
-    parts = []
+    values = []
     for key in sorted(row_counts):
         schema, dot, table = str(key).partition(".")
         if not dot or not schema or not table:
             raise ValueError("%r is not schema.table" % (key,))
-        parts.append("SELECT %s AS t, count(*) AS n FROM %s.%s" % (quote_literal(key), quote_ident(schema),
-                                                                 quote_ident(table)))
-    if not parts:
+        values.append("(%s, %s, %s)" % (quote_literal(key), quote_literal(schema), quote_literal(table)))
+    if not values:
         return "SELECT '{}'::json"
-    return "SELECT coalesce(json_object_agg(t, n), '{}'::json) FROM (%s) AS counts" % " UNION ALL ".join(parts)
+    return ("SELECT coalesce(json_object_agg(v.k, (xpath('/row/n/text()', query_to_xml(format("
+            "'SELECT count(*) AS n FROM %%I.%%I', v.s, v.t), false, true, '')))[1]::text::bigint), '{}'::json) "
+            "FROM (VALUES %s) AS v(k, s, t) WHERE to_regclass(format('%%I.%%I', v.s, v.t)) IS NOT NULL"
+            % ", ".join(values))
 
 
 def differences(expected: dict, actual: dict) -> str:
