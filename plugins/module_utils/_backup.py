@@ -16,37 +16,19 @@ import json
 import os
 import re
 import shutil
-import struct
-import subprocess
 import sys
-import tarfile
 import time
 from contextlib import contextmanager
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _retention
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import SOCKET_DIR
 
-try:
-    import psycopg2
-    HAS_PSYCOPG2 = True
-except ImportError:  # pragma: no cover - reported when a native backup needs it
-    HAS_PSYCOPG2 = False
-
-try:
-    from docker.errors import DockerException, NotFound
-    HAS_DOCKER = True
-except ImportError:  # pragma: no cover - reported when a docker backup needs it
-    HAS_DOCKER = False
-
-SOCKET_DIR = "/var/run/postgresql"
-BIN_CANDIDATES = ("/usr/lib/postgresql/{v}/bin", "/usr/pgsql-{v}/bin")
 FORMATS = {"custom": ("c", ".dump"), "directory": ("d", ".dir")}
 COMPRESSION_RE = re.compile(r"^(none|gzip|lz4|zstd)(?::([0-9]{1,2}))?\Z")
 LEVELS = {"gzip": (1, 9, 6), "lz4": (1, 12, None), "zstd": (1, 22, 3)}
-MARK = "__darevel_end__"
-SEP = "\x1f"
 COUNT_SQL = "SELECT n.nspname, c.relname, %s %s" % (_manifest.ROW_COUNT, _manifest.COUNTED_TABLES)
 DATABASES_SQL = ("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
                  "AND datname <> 'postgres' ORDER BY datname")
@@ -202,300 +184,84 @@ def delete_backup(directory: str, backup_id: str) -> None:
     remove_tree(doomed)
 
 
-# --------------------------------------------------------------------------- native runtime
+# --------------------------------------------------------------------------- the instance
 
 
-def bin_dir(version: Optional[int]) -> str:
-    for template in BIN_CANDIDATES:
-        path = template.format(v=version)
-        if version and os.path.exists(os.path.join(path, "pg_dump")):
-            return path
-    return ""
+class BackupTarget:
+    """One instance as the backup sees it, over its runtime (_runtime): the SQL in a session, the
+    tools where the runtime runs them (the host's of the instance's version natively, the
+    container's own on docker), every result written on the host."""
 
-
-class NativeTarget:
-    """A native instance, as the postgres superuser over the Unix socket (root is mapped to it)."""
-
-    runtime = "native"
-
-    def __init__(self, item: dict, socket_dir: str = SOCKET_DIR) -> None:
-        self.name, self.port, self.version = item["name"], int(item["port"]), item.get("version")
-        self.user = item.get("user") or "postgres"
-        self.socket_dir = socket_dir
-        self.bin = bin_dir(self.version)
-
-    def _tool(self, name: str) -> str:
-        path = os.path.join(self.bin, name) if self.bin else shutil.which(name)
-        if not path:
-            raise DarevelError("instance '%s': %s is not installed; fix: install the PostgreSQL %s client" % (
-                self.name, name, self.version or ""))
-        return path
-
-    def connect(self, dbname: str):
-        if not HAS_PSYCOPG2:
-            raise DarevelError("instance '%s': psycopg2 is missing on the host; fix: install python3-psycopg2" % self.name)
-        try:
-            return psycopg2.connect(host=self.socket_dir, port=self.port, user=self.user, dbname=dbname,
-                                    connect_timeout=10, application_name="darevel.postgres backup")
-        except psycopg2.Error as exc:
-            raise DarevelError("instance '%s': cannot connect on port %s through %s as %s: %s; fix: start the "
-                               "instance (playbooks/start.yml -e apps=%s) and run the backup again" % (
-                                   self.name, self.port, self.socket_dir, self.user,
-                                   str(exc).strip().splitlines()[0] if str(exc).strip() else exc, self.name))
+    def __init__(self, name: str, rt) -> None:
+        self.name, self.rt = name, rt
+        self.runtime = rt.kind
 
     def server(self) -> dict:
-        conn = self.connect("postgres")
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(VERSION_SQL)
-                version, num = cur.fetchone()
-                cur.execute(DATABASES_SQL)
-                databases = [row[0] for row in cur.fetchall()]
-        finally:
-            conn.close()
+        with self.rt.session("postgres") as session:
+            version, num = session.one(VERSION_SQL)
+            databases = [row[0] for row in session.rows(DATABASES_SQL)]
         return {"version": str(version).split()[0], "version_num": int(num), "databases": databases}
 
     @contextmanager
     def snapshot(self, dbname: str):
-        conn = self.connect(dbname)
-        try:
-            conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_export_snapshot()")
-                snap = cur.fetchone()[0]
-                cur.execute(COUNT_SQL)
-                counts = parse_counts(cur.fetchall())
+        """(exported snapshot, row counts in it); the transaction stays open while pg_dump uses it."""
+        with self.rt.session(dbname) as session:
+            session.begin_snapshot()
+            snap = session.value("SELECT pg_export_snapshot()")
+            counts = parse_counts(session.rows(COUNT_SQL))
             yield snap, counts
-        finally:
-            try:
-                conn.rollback()
-            finally:
-                conn.close()
-
-    def _run(self, argv: list[str], what: str) -> None:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=dict(os.environ, LC_ALL="C", PGAPPNAME="darevel.postgres backup"), check=False)
-        if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace").strip()[-1500:]
-            raise DarevelError("instance '%s': %s failed (rc=%d%s): %s; fix: see the error" % (
-                self.name, what, proc.returncode, ", killed by signal %d" % -proc.returncode
-                if proc.returncode < 0 else "", err or "no message"))
-
-    def conn_args(self) -> list[str]:
-        return ["-h", self.socket_dir, "-p", str(self.port), "-U", self.user, "--no-password"]
 
     def dump_globals(self, dest: str) -> None:
-        self._run([self._tool("pg_dumpall"), "--globals-only"] + self.conn_args() + ["-f", dest], "pg_dumpall")
+        self.rt.tool("pg_dumpall", ["--globals-only"], "pg_dumpall", dest=dest)
 
     def dump(self, dbname: str, snap: str, fmt: str, jobs: int, comp_args: list[str], dest: str) -> None:
-        argv = [self._tool("pg_dump"), "-F", FORMATS[fmt][0], "--snapshot", snap] + comp_args + self.conn_args()
-        if fmt == "directory" and jobs > 1:
-            argv += ["-j", str(jobs)]
-        self._run(argv + ["-f", dest, "--dbname", dbname], "pg_dump of database %s" % dbname)
-
-    def list_archive(self, path: str) -> Optional[str]:
-        """pg_restore --list: None when the archive reads, else the error."""
-        tool = os.path.join(self.bin, "pg_restore") if self.bin else shutil.which("pg_restore")
-        if not tool:
-            return None
-        proc = subprocess.run([tool, "--list", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=dict(os.environ, LC_ALL="C"), check=False)
-        return None if proc.returncode == 0 else proc.stderr.decode("utf-8", "replace").strip()[-300:]
-
-    def close(self) -> None:
-        pass
-
-
-# --------------------------------------------------------------------------- docker runtime
-
-
-class ExecPsql:
-    """psql inside the container over one `docker exec` with stdin attached: a session that stays
-    open (and keeps its snapshot) while pg_dump runs in another exec."""
-
-    def __init__(self, api, container_id: str, user: str, dbname: str, instance: str) -> None:
-        self.instance = instance
-        argv = ["psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-U", user, "-d", dbname]
-        self.exec_id = api.exec_create(container_id, argv, stdin=True, stdout=True, stderr=True, tty=False,
-                                       user="postgres")["Id"]
-        self.sock = api.exec_start(self.exec_id, socket=True)._sock
-        self.sock.settimeout(None)
-
-    def _read_exact(self, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            chunk = self.sock.recv(size - len(data))
-            if not chunk:
-                return data
-            data += chunk
-        return data
-
-    def query(self, sql: str) -> list[list[str]]:
-        self.sock.sendall(("%s;\n\\echo %s\n" % (sql, MARK)).encode("utf-8"))
-        out, err = b"", b""
-        while not out.endswith(("%s\n" % MARK).encode()):
-            header = self._read_exact(8)
-            if len(header) < 8:
-                raise DarevelError("instance '%s': psql in the container ended: %s; fix: see the error" % (
-                    self.instance, err.decode("utf-8", "replace").strip()[-500:] or "no message"))
-            stream, size = struct.unpack(">BxxxL", header)
-            payload = self._read_exact(size)
-            if stream == 2:
-                err += payload
-            else:
-                out += payload
-        lines = out.decode("utf-8").splitlines()[:-1]
-        return [line.split(SEP) for line in lines if line != ""]
-
-    def close(self) -> None:
-        try:
-            self.sock.sendall(b"ROLLBACK;\n\\q\n")
-        except OSError:
-            pass
-        self.sock.close()
-
-
-class DockerTarget:
-    """A container of the docker runtime: the tools inside it (same version as the server), output
-    streamed to the host."""
-
-    runtime = "docker"
-
-    def __init__(self, item: dict, docker_host: Optional[str] = None) -> None:
-        self.name, self.container_name = item["name"], item["container"]
-        if not HAS_DOCKER:
-            raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" %
-                               self.name)
-        try:
-            engine = client(docker_host, timeout=600)
-            self.container = engine.containers.get(self.container_name)
-        except DarevelError as exc:
-            raise DarevelError("instance '%s': %s" % (self.name, exc.msg))
-        except NotFound:
-            raise DarevelError("instance '%s': container %s does not exist; fix: create it (playbooks/site.yml)" % (
-                self.name, self.container_name))
-        except DockerException as exc:
-            raise DarevelError("instance '%s': cannot reach the Docker engine: %s; fix: start Docker" % (self.name, exc))
-        if self.container.status != "running":
-            raise DarevelError("instance '%s': container %s is %s; fix: start it (playbooks/start.yml -e apps=%s) and "
-                               "run the backup again" % (self.name, self.container_name, self.container.status,
-                                                         self.name))
-        self.api = engine.api
-        env = dict(e.partition("=")[::2] for e in self.container.attrs.get("Config", {}).get("Env") or [])
-        self.user = item.get("user") or env.get("POSTGRES_USER") or "postgres"
-        self.scratch = "/tmp/darevel-backup-%d" % os.getpid()
-
-    def session(self, dbname: str) -> ExecPsql:
-        return ExecPsql(self.api, self.container.id, self.user, dbname, self.name)
-
-    def server(self) -> dict:
-        psql = self.session("postgres")
-        try:
-            version, num = psql.query(VERSION_SQL)[0]
-            databases = [row[0] for row in psql.query(DATABASES_SQL)]
-        finally:
-            psql.close()
-        return {"version": version.split()[0], "version_num": int(num), "databases": databases}
-
-    @contextmanager
-    def snapshot(self, dbname: str):
-        psql = self.session(dbname)
-        try:
-            psql.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            snap = psql.query("SELECT pg_export_snapshot()")[0][0]
-            counts = parse_counts(psql.query(COUNT_SQL))
-            yield snap, counts
-        finally:
-            psql.close()
-
-    def _exec(self, argv: list[str], what: str, dest: Optional[str] = None) -> None:
-        exec_id = self.api.exec_create(self.container.id, argv, stdout=True, stderr=True, user="postgres")["Id"]
-        err = b""
-        handle = open(dest, "wb") if dest else None
-        try:
-            for out, chunk in self.api.exec_start(exec_id, stream=True, demux=True):
-                if out and handle:
-                    handle.write(out)
-                if chunk:
-                    err = (err + chunk)[-4000:]
-            if handle:
-                handle.flush()
-                os.fsync(handle.fileno())
-        finally:
-            if handle:
-                handle.close()
-        rc = self.api.exec_inspect(exec_id).get("ExitCode")
-        if rc != 0:
-            raise DarevelError("instance '%s': %s in container %s failed (rc=%s): %s; fix: see the error" % (
-                self.name, what, self.container_name, rc, err.decode("utf-8", "replace").strip()[-1500:] or "no message"))
-
-    def dump_globals(self, dest: str) -> None:
-        self._exec(["pg_dumpall", "--globals-only", "-U", self.user], "pg_dumpall", dest)
-
-    def dump(self, dbname: str, snap: str, fmt: str, jobs: int, comp_args: list[str], dest: str) -> None:
-        argv = ["pg_dump", "-F", FORMATS[fmt][0], "--snapshot", snap] + comp_args + ["-U", self.user]
-        if fmt == "custom":
-            self._exec(argv + ["--dbname", dbname], "pg_dump of database %s" % dbname, dest)
+        args = ["-F", FORMATS[fmt][0], "--snapshot", snap] + comp_args
+        what = "pg_dump of database %s" % dbname
+        if fmt == "custom" and self.rt.kind == "docker":
+            # Streamed out of the container: no copy of the archive is kept inside it.
+            self.rt.tool("pg_dump", args + ["--dbname", dbname], what, dest=dest)
             return
-        inside = "%s/%s" % (self.scratch, os.path.basename(dest))
-        self._exec(["mkdir", "-p", "-m", "0700", self.scratch], "mkdir")
+        if fmt == "directory" and jobs > 1:
+            args += ["-j", str(jobs)]
+        out = self.rt.output_path(dest)  # dest itself natively, a scratch path in a container
         try:
-            self._exec(argv + (["-j", str(jobs)] if jobs > 1 else []) + ["-f", inside, "--dbname", dbname],
-                       "pg_dump of database %s" % dbname)
-            self._copy_out(inside, os.path.dirname(dest))
-        finally:
-            self._exec(["rm", "-rf", self.scratch], "cleanup")
-
-    def _copy_out(self, inside: str, parent: str) -> None:
-        chunks, _stat = self.container.get_archive(inside)
-        with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as archive:
-            for member in archive:
-                target = os.path.normpath(os.path.join(parent, member.name))
-                if not target.startswith(parent + os.sep) or not (member.isfile() or member.isdir()):
-                    raise DarevelError("instance '%s': unexpected entry %s in the dump copied from the container" % (
-                        self.name, member.name))
-                if member.isdir():
-                    ensure_dir(target)
-                    continue
-                source = archive.extractfile(member)
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _manifest.FILE_MODE)
-                with os.fdopen(fd, "wb") as handle:
-                    shutil.copyfileobj(source, handle, 1 << 20)
+            self.rt.tool("pg_dump", args + ["-f", out, "--dbname", dbname], what)
+            self.rt.collect(out, dest)
+        except BaseException:
+            try:
+                self.rt.cleanup()
+            except DarevelError:
+                pass  # the dump's own error is the one to report
+            raise
+        self.rt.cleanup()  # the scratch copy goes database by database (nothing to do natively)
 
     def list_archive(self, path: str) -> Optional[str]:
+        """pg_restore --list on the host: None when the archive reads, else the error. The host's
+        pg_restore may be older than a container's server: not checked there (None)."""
+        if self.rt.kind != "native":
+            return None
+        try:
+            self.rt.tool_path("pg_restore")
+        except DarevelError:
+            return None
+        try:
+            self.rt.tool("pg_restore", ["--list", path], "pg_restore --list", connect=False)
+        except DarevelError as exc:
+            text = exc.msg[len(self.rt.label) + 2:] if exc.msg.startswith(self.rt.label + ": ") else exc.msg
+            return text.rsplit("; fix:", 1)[0][-300:]
         return None
 
     def close(self) -> None:
-        pass
-
-
-class _ChunkReader:
-    """A file-like reader over the Docker SDK's chunk iterator, for tarfile's stream mode."""
-
-    def __init__(self, chunks) -> None:
-        self.chunks = iter(chunks)
-        self.buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self.buffer) < size:
-            try:
-                self.buffer += next(self.chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            size = len(self.buffer)
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
+        self.rt.cleanup()
 
 
 # --------------------------------------------------------------------------- one instance
 
 
-def make_target(item: dict, options: dict):
-    if options.get("runtime") == "docker":
-        return DockerTarget(item, options.get("docker_host"))
-    return NativeTarget(item, options.get("socket_dir") or SOCKET_DIR)
+def make_target(item: dict, options: dict) -> BackupTarget:
+    rt = select_runtime(options.get("runtime"), item, docker_host=options.get("docker_host"),
+                        socket_dir=options.get("socket_dir") or SOCKET_DIR)
+    return BackupTarget(item["name"], rt)
 
 
 def archive_problem(path: str, fmt: str) -> Optional[str]:
