@@ -15,26 +15,26 @@ from __future__ import annotations
 import json
 import os
 import re
-import tarfile
 import time
-from typing import Iterator, Optional
+from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
 from ansible_collections.darevel.postgres.plugins.module_utils._manifest import (
     COUNTED_TABLES, MANIFEST, ROW_COUNT, order_key, sha256_file)
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text, put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import Runtime, Session
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import NativeRuntime
 
 BACKUP_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?\Z")
-PG_ROOT = "/usr/lib/postgresql"
 TEMP_SUFFIX = "_darevel_restore"
 IDENT_MAX = 63
-STAGE_DIR = "/tmp/darevel-restore"
+# The generic fix of a runtime's error, left out where a message gives its own.
+SEE_THE_ERROR = "; fix: see the error"
 # Every ordinary table (partitions included, partitioned parents not, extension tables left out:
 # the manifest's definition), counted in one round trip: query_to_xml runs each count server-side,
-# with format() quoting the names.
-# The manifest's tables and counts, as "schema.table|rows" lines of psql -At.
+# with format() quoting the names. The manifest's tables and counts, as (schema.table, rows) rows.
 COUNT_SQL = "SELECT n.nspname || '.' || c.relname, %s %s" % (ROW_COUNT, COUNTED_TABLES)
 CREATE_ROLE = re.compile(r'^CREATE ROLE ("(?:[^"]|"")+"|[^\s;]+);\s*\Z')
 GRANTED_BY = re.compile(r'\s+GRANTED BY\s+("(?:[^"]|"")+"|[^\s;]+)\s*;\s*\Z')
@@ -206,15 +206,6 @@ def compare_counts(expected: dict, actual: dict) -> list[str]:
     return out
 
 
-def parse_counts(output: str) -> dict:
-    counts = {}
-    for line in output.splitlines():
-        if "|" in line:
-            table, count = line.rsplit("|", 1)
-            counts[table] = int(count)
-    return counts
-
-
 def parse_toc(listing: str) -> dict:
     """Owner of the database from `pg_restore -l -C` (its DATABASE entry, listed only with -C), and the archive's encoding."""
     facts: dict = {"owner": None, "encoding": None}
@@ -289,205 +280,124 @@ def temp_name(database: str) -> str:
     return database.encode()[:IDENT_MAX - len(TEMP_SUFFIX)].decode("utf-8", "ignore") + TEMP_SUFFIX
 
 
-def quote_ident(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
+def row_counts(rows: list[tuple]) -> dict:
+    """{schema.table: rows} from the (name, count) rows of COUNT_SQL (values are the server's text)."""
+    return {table: int(count) for table, count in rows}
 
 
-def client_bin(tool: str, version: Optional[int], minimum: int, root: str = PG_ROOT) -> Optional[str]:
-    """The instance's own client when given, else the newest installed one that reads the archive."""
-    if version:
-        path = os.path.join(root, str(version), "bin", tool)
-        return path if os.path.exists(path) else None
-    try:
-        found = sorted(int(v) for v in os.listdir(root) if v.isdigit())
-    except OSError:
-        return None
-    for major in reversed(found):
-        path = os.path.join(root, str(major), "bin", tool)
-        if major >= minimum and os.path.exists(path):
+def cause(msg: str) -> str:
+    """A runtime's error without its generic fix, for a message that gives its own."""
+    return msg[:-len(SEE_THE_ERROR)] if msg.endswith(SEE_THE_ERROR) else msg
+
+
+# --------------------------------------------------------------------------- the target
+
+
+class HostClients(NativeRuntime):
+    """An external server reached with this host's clients: the newest installed one that reads the
+    archive, else the one on PATH."""
+
+    def tool_path(self, name: str) -> str:
+        try:
+            return super().tool_path(name)
+        except DarevelError:
+            path = self.which(name)
+            if not path:
+                raise
             return path
-    return None
+
+    def session(self, database: str = "postgres") -> Session:
+        try:
+            return super().session(database)
+        except DarevelError as exc:
+            if "cannot connect on" not in exc.msg:
+                raise
+            # The runtime's fix is for an instance of this host: an external server needs its DSN checked.
+            raise DarevelError("%s; fix: check target_dsn (host, port, user, password, sslmode, sslrootcert) and "
+                               "that the server accepts connections from this host" % exc.msg.split("; fix:")[0])
 
 
-def tar_stream(base: str, relpaths: list[str], prefix: str, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """An uncompressed tar of the files, read as it is sent (put_archive), never held in memory."""
-    dirs = set()
-    for rel in relpaths:
-        parts = rel.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:depth]))
-    for name in [""] + sorted(dirs):
-        info = tarfile.TarInfo(prefix + ("/" + name if name else ""))
-        info.type, info.mode = tarfile.DIRTYPE, 0o700
-        yield info.tobuf(format=tarfile.PAX_FORMAT)
-    for rel in relpaths:
-        full = os.path.join(base, rel)
-        info = tarfile.TarInfo("%s/%s" % (prefix, rel))
-        info.size, info.mode = os.path.getsize(full), 0o600
-        yield info.tobuf(format=tarfile.PAX_FORMAT)
-        with open(full, "rb") as handle:
-            yield from iter(lambda: handle.read(chunk), b"")
-        yield b"\0" * ((512 - info.size % 512) % 512)
-    yield b"\0" * 1024
+class RestoreTarget:
+    """Where a backup is restored, over a runtime: a native instance (its Unix socket, as postgres,
+    with its own version's clients), an instance's container (the files copied in, the server's own
+    clients, its POSTGRES_USER) or an external server (its DSN in the environment only, reached with
+    the host's clients or those of the source's container). Rows are read through a session; the
+    globals script and pg_restore run as client tools."""
 
-
-# --------------------------------------------------------------------------- targets
-
-
-class CommandTarget:
-    """A server reached with the host's psql/pg_restore: a native instance over its Unix socket (as
-    postgres, through the ident map pg_instance installs) or an external DSN (password in PGPASSWORD)."""
-
-    def __init__(self, module, label: str, conn_args: list[str], env: dict, version: Optional[int], minimum: int) -> None:
-        self.module = module
-        self.label = label
-        self.conn_args = conn_args
-        self.env = dict(env, LC_ALL="C")
+    def __init__(self, runtime: Runtime, version: Optional[int] = None) -> None:
+        self.runtime = runtime
+        self.label = runtime.label
         self.version = version
-        self.minimum = minimum
+        self._session: Optional[Session] = None
 
-    def _bin(self, tool: str) -> str:
-        path = client_bin(tool, self.version, self.minimum) or (self.module.get_bin_path(tool) if not self.version else None)
-        if not path:
-            raise DarevelError("%s: no %s client of version %s or newer on the host; fix: install the PostgreSQL "
-                               "%s client packages" % (self.label, tool, self.version or self.minimum,
-                                                       self.version or self.minimum))
-        return path
+    def _sql(self) -> Session:
+        # A docker session's psql stops at its first error: a new one serves what follows.
+        if self._session is not None and not getattr(self._session, "open", True):
+            self._session.close()
+            self._session = None
+        if self._session is None:
+            self._session = self.runtime.session("postgres")
+        return self._session
 
-    def _run(self, argv: list[str], what: str, data: Optional[str] = None) -> str:
-        rc, out, err = self.module.run_command(argv, environ_update=self.env, data=data)
-        if rc != 0:
-            raise DarevelError("%s: %s failed (rc=%d): %s" % (self.label, what, rc, (err or out).strip()[-1500:]))
-        return out
+    def names(self, sql: str) -> set:
+        """The first column of `sql`'s rows, in the postgres database."""
+        return {row[0] for row in self._sql().rows(sql)}
 
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        return self._run([self._bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + self.conn_args
-                         + ["-d", database, "-c", sql], "psql")
+    def execute(self, template: str, *idents: str) -> None:
+        """`template` with its {} filled by the quoted `idents`, in the postgres database."""
+        self._sql().execute(template, idents)
 
-    def script(self, text: str, database: str = "postgres") -> str:
+    def counts(self, database: str) -> dict:
+        with self.runtime.session(database) as session:
+            return row_counts(session.rows(COUNT_SQL))
+
+    def script(self, text: str, database: str = "postgres") -> None:
         """Statements on psql's stdin, in one transaction: nothing of them shows in the process list."""
-        return self._run([self._bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1"] + self.conn_args
-                         + ["-d", database, "-f", "-"], "psql (globals)", data=text)
+        self.runtime.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", database, "-f", "-"],
+                          "psql (globals)", stdin=text.encode("utf-8"))
 
     def stage(self, backup_dir: str, relpaths: list[str]) -> str:
-        return backup_dir
+        return self.runtime.stage(backup_dir, relpaths)
 
     def toc(self, path: str) -> str:
-        return self._run([self._bin("pg_restore"), "-l", "-C", path], "pg_restore -l")
+        return self.runtime.tool("pg_restore", ["-l", "-C", path], "pg_restore -l", connect=False)
 
     def restore(self, path: str, database: str, jobs: int, no_owner: bool) -> None:
-        argv = [self._bin("pg_restore"), "--exit-on-error", "--no-password"] + self.conn_args + ["-d", database]
-        argv += ["--no-owner", "--no-acl"] if no_owner else []
-        argv += ["-j", str(jobs)] if jobs > 1 else []
-        self._run(argv + [path], "pg_restore into %s" % database)
+        args = ["--exit-on-error", "-d", database]
+        args += ["--no-owner", "--no-acl"] if no_owner else []
+        args += ["-j", str(jobs)] if jobs > 1 else []
+        self.runtime.tool("pg_restore", args + [path], "pg_restore into %s" % database)
 
     def cleanup(self) -> None:
-        pass
-
-
-class DockerTarget:
-    """An instance in a container: the files are copied in and pg_restore runs there, so the client is
-    the server's own version; the superuser is the container's POSTGRES_USER. With `dsn` the clients
-    of the source's container connect to that external server instead (password in PGPASSWORD, the
-    root certificate copied in next to the staged files)."""
-
-    def __init__(self, container, label: str, user: str, dsn: Optional[dict] = None) -> None:
-        self.container = container
-        self.label = label
-        self.user = user
-        self.staged: Optional[str] = None
-        self.env = {"LC_ALL": "C"}
-        self.conn_args = ["-U", user]
-        self.rootcert: Optional[str] = None
-        if dsn:
-            self.env.update(dsn_env(dsn))
-            self.conn_args = ["--no-password"]
-            if dsn.get("sslrootcert"):
-                self.rootcert = self._put_file(dsn["sslrootcert"], "%s-%d.root.crt" % (
-                    os.path.basename(STAGE_DIR), os.getpid()))
-                self.env["PGSSLROOTCERT"] = self.rootcert
-
-    def _exec(self, argv: list[str], what: str, user: str = "postgres") -> str:
-        rc, text = exec_text(self.container, argv, user, self.env)
-        if rc != 0:
-            raise DarevelError("%s: %s failed in container %s (rc=%s): %s" % (
-                self.label, what, self.container.name, rc, text.strip()[-1500:]))
-        return text
-
-    def _put_file(self, source: str, name: str) -> str:
-        """A file of the managed host as /tmp/<name> in the container."""
         try:
-            with open(source, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise DarevelError("%s: cannot read %s (%s); fix: give the CA certificate's path on the managed host "
-                               "(-e target_sslrootcert=...)" % (self.label, source, exc.strerror))
-        return self._put_file_data(data, name)
-
-    def _put_file_data(self, data: bytes, name: str) -> str:
-        """Bytes as /tmp/<name> in the container, 0600, owned by postgres."""
-        if not put_file(self.container, "/tmp/" + name, data):
-            raise DarevelError("%s: copying %s into container %s failed; fix: check free space in the container "
-                               "(docker exec %s df -h /tmp)" % (self.label, name, self.container.name, self.container.name))
-        self._exec(["chown", "postgres:postgres", "/tmp/" + name], "chown", user="root")
-        return "/tmp/" + name
-
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        return self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + self.conn_args
-                          + ["-d", database, "-c", sql], "psql")
-
-    def script(self, text: str, database: str = "postgres") -> str:
-        """Statements from a 0600 file in the staged directory, in one transaction."""
-        path = self._put_file_data(text.encode(), "%s/.globals.sql" % os.path.basename(self.staged))
-        try:
-            return self._exec(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1"] + self.conn_args
-                              + ["-d", database, "-f", path], "psql (globals)")
+            if self._session is not None:
+                self._session.close()
+                self._session = None
         finally:
-            self._exec(["rm", "-f", path], "rm", user="root")
-
-    def stage(self, backup_dir: str, relpaths: list[str]) -> str:
-        prefix = "%s-%d" % (os.path.basename(STAGE_DIR), os.getpid())
-        self.staged = "/tmp/" + prefix
-        self._exec(["rm", "-rf", self.staged], "rm", user="root")
-        if not self.container.put_archive("/tmp", tar_stream(backup_dir, relpaths, prefix)):
-            name = self.container.name
-            raise DarevelError("%s: copying the backup into container %s failed; fix: check free space in the "
-                               "container (docker exec %s df -h /tmp)" % (self.label, name, name))
-        self._exec(["chown", "-R", "postgres:postgres", self.staged], "chown", user="root")
-        return self.staged
-
-    def toc(self, path: str) -> str:
-        return self._exec(["pg_restore", "-l", "-C", path], "pg_restore -l")
-
-    def restore(self, path: str, database: str, jobs: int, no_owner: bool) -> None:
-        argv = ["pg_restore", "--exit-on-error"] + self.conn_args + ["-d", database]
-        argv += ["--no-owner", "--no-acl"] if no_owner else []
-        argv += ["-j", str(jobs)] if jobs > 1 else []
-        self._exec(argv + [path], "pg_restore into %s" % database)
-
-    def cleanup(self) -> None:
-        for attr in ("staged", "rootcert"):
-            if getattr(self, attr):
-                self._exec(["rm", "-rf", getattr(self, attr)], "rm", user="root")
-                setattr(self, attr, None)
+            self.runtime.cleanup()
 
 
-def docker_target(docker_host: Optional[str], container_name: str, label: str, dsn: Optional[dict] = None):
-    from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
-    try:
-        from docker.errors import NotFound
-    except ImportError:
-        raise DarevelError("%s: the Docker SDK for Python is missing; fix: install python3-docker" % label)
-    try:
-        container = client(docker_host).containers.get(container_name)
-    except NotFound:
-        raise DarevelError("%s: container %s does not exist; fix: start the instance (playbooks/start.yml) or "
-                           "name the right container" % (label, container_name))
-    if container.status != "running":
-        raise DarevelError("%s: container %s is %s; fix: start it (playbooks/start.yml -e apps=...)" % (
-            label, container_name, container.status))
-    env = dict(e.split("=", 1) for e in container.attrs.get("Config", {}).get("Env") or [] if "=" in e)
-    return DockerTarget(container, label, env.get("POSTGRES_USER") or "postgres", dsn)
+def external_in_container(docker_host: Optional[str], container: str, label: str, dsn: dict) -> Runtime:
+    """The clients of `container` reaching the external server `dsn`: its password in PGPASSWORD,
+    its root certificate copied in (0600, owned by postgres) and named by PGSSLROOTCERT."""
+    env = dsn_env(dsn)
+    rootcert = env.pop("PGSSLROOTCERT", None)
+    from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker import DockerRuntime
+    runtime = DockerRuntime.open(docker_host, container, label, env=env)
+    if rootcert:
+        try:
+            try:
+                with open(rootcert, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                raise DarevelError("%s: cannot read %s (%s); fix: give the CA certificate's path on the managed "
+                                   "host (-e target_sslrootcert=...)" % (label, rootcert, exc.strerror))
+            # The environment is read at each exec: every client started from here on checks it.
+            runtime.env["PGSSLROOTCERT"] = runtime.private_file(data, "root.crt")
+        except BaseException:
+            runtime.cleanup()
+            raise
+    return runtime
 
 
 # --------------------------------------------------------------------------- the job
@@ -538,27 +448,34 @@ class RestoreManager:
                 name, backup_id, exc))
         return backup_id, backup_dir, manifest
 
-    def target(self, item: dict, minimum: int):
+    def target(self, item: dict, minimum: int) -> tuple[RestoreTarget, str]:
+        """The target's runtime and how the messages and the report name it."""
         dsn = self.params.get("target_dsn")
         if dsn and item.get("container"):
             # Docker runtime: the source container's clients, of the archive's own version; the managed
             # host needs no PostgreSQL client, and the target must be reachable from the container.
-            return docker_target(self.params["docker_host"], item["container"], "target %s" % dsn_label(dsn),
-                                 dsn), dsn_label(dsn)
+            return RestoreTarget(external_in_container(self.params["docker_host"], item["container"],
+                                                       "target %s" % dsn_label(dsn), dsn)), dsn_label(dsn)
         if dsn:
-            return CommandTarget(self.module, "target %s" % dsn_label(dsn), [], dsn_env(dsn), None, minimum), dsn_label(dsn)
+            # The host's newest client that reads the archive (any, when the manifest has no version).
+            return RestoreTarget(HostClients("target %s" % dsn_label(dsn), env=dsn_env(dsn),
+                                             minimum=minimum or 1)), dsn_label(dsn)
         tname = item.get("target_instance") or item["name"]
         same = tname == item["name"]
         container = item.get("target_container") or (item.get("container") if same else None)
         label = "instance '%s'" % tname
         if container:
-            return docker_target(self.params["docker_host"], container, label), label
+            return RestoreTarget(select_runtime("docker", {"name": tname, "container": container},
+                                                docker_host=self.params["docker_host"], label=label)), label
         port = item.get("target_port") or (item.get("port") if same else None)
         if not port:
             raise DarevelError("%s: no port for the target instance; fix: give target_port" % label)
         version = item.get("target_version") or (item.get("version") if same else None) or self.params["default_version"]
-        args = ["-h", self.params["socket_dir"], "-p", str(port), "-U", "postgres"]
-        return CommandTarget(self.module, label, args, {}, version, minimum), label
+        # The instance's own version's clients (the newest that reads the archive when its version is unknown).
+        runtime = select_runtime("native", {"name": tname, "port": port, "version": version},
+                                 socket_dir=self.params["socket_dir"], label=label,
+                                 minimum=None if version else (minimum or None))
+        return RestoreTarget(runtime, version), label
 
     def restore(self, item: dict) -> dict:
         name = item["name"]
@@ -576,12 +493,12 @@ class RestoreManager:
                 name, backup_id, "\n- ".join(problems)))
         major = int(manifest.get("server_version_num") or 0) // 10000
         target, where = self.target(item, major)
-        if getattr(target, "version", None) and target.version < major:
-            raise DarevelError("%s: PostgreSQL %s cannot restore backup %s of a PostgreSQL %s server; fix: restore "
-                               "into an instance of version %s or newer" % (
-                                   where, target.version, backup_id, manifest.get("server_version"), major))
         try:
-            existing = set(target.psql("SELECT datname FROM pg_database").splitlines())
+            if target.version and target.version < major:
+                raise DarevelError("%s: PostgreSQL %s cannot restore backup %s of a PostgreSQL %s server; fix: "
+                                   "restore into an instance of version %s or newer" % (
+                                       where, target.version, backup_id, manifest.get("server_version"), major))
+            existing = target.names("SELECT datname FROM pg_database")
             problems = replace_problems(name, where, existing, list(names.values()), self.params.get("confirm_replace"))
             if problems:
                 raise DarevelError("\n".join(problems))
@@ -616,7 +533,7 @@ class RestoreManager:
         value = self.params.get("no_owner")
         return bool(self.params.get("target_dsn")) if value is None else value
 
-    def _globals(self, target, backup_dir: str, manifest: dict) -> dict:
+    def _globals(self, target: RestoreTarget, backup_dir: str, manifest: dict) -> dict:
         mode = self._globals_mode()
         gfile = (manifest.get("globals") or {}).get("file")
         if mode == "none" or not gfile:
@@ -624,43 +541,45 @@ class RestoreManager:
         # manifest_problems and verify_files checked it: a plain name, listed, its sha256 matching.
         with open(os.path.join(backup_dir, gfile)) as handle:
             text = handle.read()
-        kept, created, skipped = filter_globals(text, set(target.psql("SELECT rolname FROM pg_roles").splitlines()))
+        kept, created, skipped = filter_globals(text, target.names("SELECT rolname FROM pg_roles"))
         if created:
             # One transaction: all the roles or none; the verifiers never go on a command line.
             target.script(kept)
         return {"action": "missing", "created": created, "skipped": skipped}
 
-    def _one(self, target, base: str, entry: dict, dest: str, existing: set, sizes: dict) -> dict:
+    def _one(self, target: RestoreTarget, base: str, entry: dict, dest: str, existing: set, sizes: dict) -> dict:
         started = time.monotonic()
         path = os.path.join(base, entry["path"])
         replacing = dest in existing
         work = temp_name(dest) if replacing else dest
         owner = None if self._no_owner() else parse_toc(target.toc(path))["owner"]
-        if owner and owner not in set(target.psql("SELECT rolname FROM pg_roles").splitlines()):
+        if owner and owner not in target.names("SELECT rolname FROM pg_roles"):
             owner = None
         if replacing:
-            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
-        target.psql("CREATE DATABASE %s TEMPLATE template0%s" % (
-            quote_ident(work), " OWNER %s" % quote_ident(owner) if owner else ""))
+            target.execute("DROP DATABASE IF EXISTS {} WITH (FORCE)", work)
+        if owner:
+            target.execute("CREATE DATABASE {} TEMPLATE template0 OWNER {}", work, owner)
+        else:
+            target.execute("CREATE DATABASE {} TEMPLATE template0", work)
         try:
             target.restore(path, work, max(1, self.params.get("jobs") or 1), self._no_owner())
-            counts = parse_counts(target.psql(COUNT_SQL, work))
+            counts = target.counts(work)
         except DarevelError as exc:
-            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
+            target.execute("DROP DATABASE IF EXISTS {} WITH (FORCE)", work)
             raise DarevelError("%s; the partly restored database %s was dropped%s; fix: see the error above" % (
-                exc.msg, work, ", %s is unchanged" % dest if replacing else ""))
+                cause(exc.msg), work, ", %s is unchanged" % dest if replacing else ""))
         differences = compare_counts(entry.get("row_counts") or {}, counts)
         if differences:
-            target.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(work))
+            target.execute("DROP DATABASE IF EXISTS {} WITH (FORCE)", work)
             raise DarevelError("%s: database %s restored from %s does not match the backup's row counts: %s; it was "
                                "dropped%s; fix: restore another backup (-e backup_id=...)" % (
                                    target.label, work, entry["name"], "; ".join(differences),
                                    ", %s is unchanged" % dest if replacing else ""))
         if replacing:
-            target.psql("DROP DATABASE %s WITH (FORCE)" % quote_ident(dest))
-            target.psql("ALTER DATABASE %s RENAME TO %s" % (quote_ident(work), quote_ident(dest)))
+            target.execute("DROP DATABASE {} WITH (FORCE)", dest)
+            target.execute("ALTER DATABASE {} RENAME TO {}", work, dest)
         if self.params.get("drop_after"):
-            target.psql("DROP DATABASE %s WITH (FORCE)" % quote_ident(dest))
+            target.execute("DROP DATABASE {} WITH (FORCE)", dest)
         row = self._row(entry, dest, sizes, time.monotonic() - started, counts, existing)
         row.update(verified=True, dropped=bool(self.params.get("drop_after")))
         return row

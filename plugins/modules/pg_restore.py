@@ -33,6 +33,9 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
   - darevel.postgres.docker
+requirements:
+  - psycopg2 on the managed host (native runtime, O(target_dsn) included)
+  - the Docker SDK for Python on the managed host (docker runtime)
 options:
   container:
     description: The source instance's container (docker runtime); also the target when restoring into the same instance.

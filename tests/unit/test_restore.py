@@ -2,20 +2,19 @@
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure logic of the restore side: backup selection, manifest and file checks, confirmation, row
-count comparison, globals filtering, DSN handling, the tar stream and the report filters."""
+count comparison, globals filtering, DSN handling, the target's runtime and the report filters."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import tarfile
 
 import pytest
 
 from ansible_collections.darevel.postgres.plugins.filter import restore as rf
 from ansible_collections.darevel.postgres.plugins.module_utils import _restore as r
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
 
 
 # --------------------------------------------------------------------------- selection
@@ -189,9 +188,17 @@ def test_compare_counts():
         "public.a: 9 rows, the backup has 10", "public.c: missing (the backup has 5 rows)"]
 
 
-def test_parse_counts_keeps_dotted_and_piped_names():
-    assert r.parse_counts("public.a|10\napp.Empty Things|0\npublic.x|y|3\n\n") == {
-        "public.a": 10, "app.Empty Things": 0, "public.x|y": 3}
+def test_row_counts_keep_dotted_piped_and_multiline_names():
+    # A session returns every value as the server's text; no separator can split a name.
+    assert r.row_counts([("public.a", "10"), ("app.Empty Things", "0"), ("public.x|y", "3"), ("a.b\nc", "1")]) == {
+        "public.a": 10, "app.Empty Things": 0, "public.x|y": 3, "a.b\nc": 1}
+    assert r.row_counts([]) == {}
+
+
+def test_a_failed_restore_keeps_the_cause_and_gives_its_own_fix():
+    assert r.cause("instance 'x': pg_restore into d failed (rc=1): boom; fix: see the error") == (
+        "instance 'x': pg_restore into d failed (rc=1): boom")
+    assert r.cause("target x: psql in container c stopped: boom") == "target x: psql in container c stopped: boom"
 
 
 def test_parse_toc():
@@ -267,29 +274,146 @@ def test_dsn_label_and_env_file_values():
     assert "DB_SSLMODE" not in r.env_values({"host": "h", "user": "u"}, "d")
 
 
-def test_client_bin_picks_the_instance_version_or_the_newest_that_reads_the_archive(tmp_path):
+# --------------------------------------------------------------------------- the target's runtime
+
+
+class FakeModule:
+    check_mode = False
+
+    def __init__(self, **params) -> None:
+        self.params = dict({"target_dsn": None, "docker_host": None, "socket_dir": "/run/pg", "default_version": 15},
+                           **params)
+
+
+def target_of(item: dict, minimum: int = 15, **params):
+    return r.RestoreManager(FakeModule(**params)).target(item, minimum)
+
+
+def test_a_native_instance_is_reached_over_its_socket_as_postgres():
+    target, where = target_of({"name": "mail", "port": 5434, "version": 17})
+    assert where == "instance 'mail'" and target.label == where and target.version == 17
+    assert target.runtime.kind == "native" and target.runtime.version == 17
+    assert target.runtime.conn_args() == ["-h", "/run/pg", "-p", "5434", "-U", "postgres", "--no-password"]
+    other, where = target_of({"name": "mail", "port": 5434, "version": 17, "target_instance": "chat",
+                              "target_port": 5435})
+    assert where == "instance 'chat'" and other.runtime.port == 5435 and other.version == 15  # default_version
+    with pytest.raises(DarevelError, match="instance 'chat': no port for the target instance"):
+        target_of({"name": "mail", "port": 5434, "target_instance": "chat"})
+
+
+def test_an_external_server_natively_gets_its_dsn_through_the_environment_only():
+    target, where = target_of({"name": "mail", "port": 5434, "version": 15}, target_dsn=DSN)
+    assert where == r.dsn_label(DSN) and target.label == "target " + r.dsn_label(DSN) and target.version is None
+    assert isinstance(target.runtime, r.HostClients) and target.runtime.env == r.dsn_env(DSN)
+    assert target.runtime.conn_args() == ["--no-password"], "a password never goes on a command line"
+
+
+def test_an_external_server_that_refuses_is_named_with_the_dsn_fix(monkeypatch):
+    from ansible_collections.darevel.postgres.plugins.module_utils._runtime import native
+
+    def refuse(**kwargs):
+        assert kwargs["password"] == "s3cret" and kwargs["sslrootcert"] == "/etc/ssl/ca.pem"
+        raise native.psycopg2.OperationalError("FATAL:  password authentication failed for user \"admin\"")
+
+    monkeypatch.setattr(native.psycopg2, "connect", refuse)
+    target, _where = target_of({"name": "mail"}, target_dsn=DSN)
+    with pytest.raises(DarevelError) as caught:
+        target.names("SELECT datname FROM pg_database")
+    msg = caught.value.msg
+    assert msg.startswith("target admin@db.example.net:6432 (sslmode=verify-full): cannot connect on db.example.net:6432")
+    assert "password authentication failed" in msg and "fix: check target_dsn" in msg
+    assert "start.yml" not in msg and "s3cret" not in msg
+
+
+def test_the_client_is_the_instance_version_or_the_newest_that_reads_the_archive(tmp_path, monkeypatch):
+    from ansible_collections.darevel.postgres.plugins.module_utils._runtime import native
     for major in (13, 15, 17):
         (tmp_path / str(major) / "bin").mkdir(parents=True)
         (tmp_path / str(major) / "bin" / "pg_restore").write_text("")
-    assert r.client_bin("pg_restore", 15, 15, str(tmp_path)).endswith("/15/bin/pg_restore")
-    assert r.client_bin("pg_restore", 16, 15, str(tmp_path)) is None
-    assert r.client_bin("pg_restore", None, 15, str(tmp_path)).endswith("/17/bin/pg_restore")
-    assert r.client_bin("pg_restore", None, 18, str(tmp_path)) is None
+    monkeypatch.setattr(base, "BIN_CANDIDATES", (str(tmp_path) + "/{v}/bin",))
+    monkeypatch.setattr(native, "newest_client", lambda tool, minimum: base.newest_client(tool, minimum, str(tmp_path)))
+    own, _where = target_of({"name": "mail", "port": 5434, "version": 15}, minimum=13)
+    assert own.runtime.tool_path("pg_restore") == str(tmp_path / "15" / "bin" / "pg_restore")
+    missing, _where = target_of({"name": "mail", "port": 5434, "version": 16}, minimum=13)
+    with pytest.raises(DarevelError, match="instance 'mail': no pg_restore client of version 16"):
+        missing.runtime.tool_path("pg_restore")  # never another version's client
+    external, _where = target_of({"name": "mail"}, minimum=15, target_dsn=DSN)
+    assert external.runtime.tool_path("pg_restore") == str(tmp_path / "17" / "bin" / "pg_restore")
+    newer, _where = target_of({"name": "mail"}, minimum=18, target_dsn=DSN)
+    newer.runtime.which = lambda tool: None
+    with pytest.raises(DarevelError, match="no pg_restore client of version 18 or newer"):
+        newer.runtime.tool_path("pg_restore")
+    newer.runtime.which = lambda tool: "/usr/bin/" + tool
+    assert newer.runtime.tool_path("pg_restore") == "/usr/bin/pg_restore"  # the one on PATH, as before
 
 
-# --------------------------------------------------------------------------- the tar stream
+class FakeSession(r.Session):
+    def __init__(self, runtime, database: str) -> None:
+        self.runtime, self.database = runtime, database
+
+    def rows(self, text, idents=(), params=()):
+        self.runtime.sql.append((self.database, base.render(text, idents, params)))
+        if text.startswith("SELECT datname"):
+            return [("postgres",), ("mail",)]
+        if text.startswith("SELECT rolname"):
+            return [("postgres",), ("mail_owner",), ("darevel_mail_owner",)]
+        return [("public.m", str(self.runtime.rows))] if text == r.COUNT_SQL else []
 
 
-def test_tar_stream_is_a_tar_of_the_files(tmp_path):
-    (tmp_path / "a.dump").write_bytes(b"x" * 1000)
-    (tmp_path / "db.dir").mkdir()
-    (tmp_path / "db.dir" / "toc.dat").write_bytes(b"toc")
-    data = b"".join(r.tar_stream(str(tmp_path), ["a.dump", "db.dir/toc.dat"], "stage", chunk=64))
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        assert tar.getnames() == ["stage", "stage/db.dir", "stage/a.dump", "stage/db.dir/toc.dat"]
-        assert tar.extractfile("stage/a.dump").read() == b"x" * 1000
-        assert tar.extractfile("stage/db.dir/toc.dat").read() == b"toc"
-        assert tar.getmember("stage/a.dump").mode == 0o600
+class FakeRuntime(r.Runtime):
+    kind = "fake"
+
+    def __init__(self, rows: int) -> None:
+        super().__init__("instance 'mail'")
+        self.rows, self.sql, self.tools, self.cleaned = rows, [], [], False
+
+    def session(self, database="postgres"):
+        return FakeSession(self, database)
+
+    def tool(self, name, args, what, stdin=None, dest=None, connect=True):
+        self.tools.append((name, list(args), stdin, connect))
+        return "3385; 1262 16384 DATABASE - mail mail_owner\n" if "-l" in args else ""
+
+    def cleanup(self):
+        self.cleaned = True
+
+
+@pytest.mark.parametrize("rows", [7, 8])
+def test_a_replaced_database_is_swapped_in_only_once_its_counts_match(rows):
+    runtime = FakeRuntime(rows)
+    manager = r.RestoreManager(FakeModule(jobs=2, no_owner=None, drop_after=False))
+    target = r.RestoreTarget(runtime, 15)
+    entry = {"name": "mail", "path": "mail.dump", "format": "custom", "row_counts": {"public.m": 7}}
+    work = r.temp_name("mail")
+    if rows == 7:
+        row = manager._one(target, "/staged", entry, "mail", {"mail"}, {"mail": 10})
+        assert row["verified"] is True and row["replaced"] is True
+    else:
+        with pytest.raises(DarevelError, match="does not match the backup's row counts: public.m: 8 rows, the backup "
+                                               "has 7; it was dropped, mail is unchanged"):
+            manager._one(target, "/staged", entry, "mail", {"mail"}, {"mail": 10})
+    statements = [text for database, text in runtime.sql if database == "postgres" and not text.startswith("SELECT")]
+    assert statements[:2] == ['DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % work,
+                              'CREATE DATABASE "%s" TEMPLATE template0 OWNER "mail_owner"' % work]
+    assert statements[2:] == (['DROP DATABASE "mail" WITH (FORCE)', 'ALTER DATABASE "%s" RENAME TO "mail"' % work]
+                              if rows == 7 else ['DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % work])
+    assert (work, r.COUNT_SQL) in runtime.sql  # counted in the restored database itself
+    assert runtime.tools == [("pg_restore", ["-l", "-C", "/staged/mail.dump"], None, False),
+                             ("pg_restore", ["--exit-on-error", "-d", work, "-j", "2", "/staged/mail.dump"], None, True)]
+    target.cleanup()
+    assert runtime.cleaned
+
+
+def test_globals_go_on_stdin_in_one_transaction(tmp_path):
+    (tmp_path / "globals.sql").write_text(GLOBALS)
+    runtime = FakeRuntime(0)
+    result = r.RestoreManager(FakeModule(globals="missing"))._globals(
+        r.RestoreTarget(runtime), str(tmp_path), {"globals": {"file": "globals.sql"}})
+    assert result["created"] == ["Mail Reader"]
+    [(name, args, stdin, connect)] = runtime.tools
+    assert name == "psql" and args == ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", "postgres", "-f", "-"]
+    assert connect
+    assert b'CREATE ROLE "Mail Reader"' in stdin and not [a for a in args if "ROLE" in a or "SCRAM" in a]
 
 
 # --------------------------------------------------------------------------- report filters
