@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Evidence for the security audit, read from a live instance. Private to darevel.postgres.
 
-Native: SQL as `postgres` over the Unix socket (root is mapped to it by pg_ident) and stat() of
-the instance's files. Docker: `psql` and `stat` inside the container. Both run the same queries,
-which answer one JSON document each, so one parser serves both runtimes. Read-only.
+One function over the instance's runtime (plugins/module_utils/_runtime): the same queries on
+both, each answering one JSON document, so one parser serves both. Only the files and the
+network differ: natively the instance's files are stat'ed on this host; in a container they are
+stat'ed there, and the ports it publishes are read from the engine. Read-only.
 """
 
 from __future__ import annotations
@@ -18,17 +19,10 @@ import pwd
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _audit
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import HAS_PSYCOPG2
 
-try:
-    import psycopg2
-    HAS_PSYCOPG2 = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_PSYCOPG2 = False
-
-SOCKET_DIR = "/var/run/postgresql"
-TIMEOUT = 10
 FILE_SETTINGS = ("data_directory", "config_file", "hba_file", "ident_file")
 
 GLOBAL_SQL = (
@@ -113,73 +107,52 @@ def _group(gid: int) -> str:
         return str(gid)
 
 
-# --------------------------------------------------------------------------- native
+# --------------------------------------------------------------------------- evidence over a runtime
 
 
-class NativeReader:
-    """SQL over the instance's Unix socket as postgres."""
-
-    def __init__(self, port: int, name: str, socket_dir: str = SOCKET_DIR) -> None:
-        self.port, self.name, self.socket_dir = port, name, socket_dir
-
-    def query(self, text: str, database: str = "postgres"):
-        try:
-            conn = psycopg2.connect(host=self.socket_dir, port=self.port, user="postgres", dbname=database,
-                                    connect_timeout=TIMEOUT, application_name="darevel.postgres audit")
-        except psycopg2.Error as exc:
-            raise DarevelError("instance '%s': cannot connect on port %s as postgres: %s; fix: start the instance "
-                               "(make start APPS=%s)" % (self.name, self.port, str(exc).strip().splitlines()[0],
-                                                         self.name))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(text)
-                value = cur.fetchone()[0]
-        finally:
-            conn.close()
-        return json.loads(value) if isinstance(value, str) else value
+def _json(value):
+    """A query's one JSON value, as the server's text (None for NULL)."""
+    return json.loads(value) if value is not None else None
 
 
-def native_evidence(item: dict, params: dict, facts: Optional[dict]) -> dict:
-    ev = base_evidence(item, params)
-    if not facts or facts.get("status") != "started":
-        raise DarevelError("instance '%s': %s; fix: start it (make start APPS=%s) and run the audit again" % (
-            item["name"], "not running" if facts else "not found on this host", item["name"]))
-    reader = NativeReader(facts["port"], item["name"])
-    answer = reader.query(GLOBAL_SQL)
-    per_db = {db["name"]: reader.query(DATABASE_SQL, db["name"]) for db in answer.get("databases") or []
-              if db.get("allowconn")}
-    merge(ev, answer, per_db, reader.query(PASSWORD_SQL) or {})
+def native_files(rt, ev: dict, facts: Optional[dict]) -> None:
+    """The instance's files on this host, stat'ed here, with the log file the cluster facts name."""
     files = {key: stat_file(path) for key, path in file_paths(ev["settings"]).items()}
-    files["log_file"] = stat_file(facts.get("log_file"))
+    files["log_file"] = stat_file((facts or {}).get("log_file"))
     ev["files"] = files
+
+
+def docker_files(rt, ev: dict, facts: Optional[dict]) -> None:
+    """The instance's files stat'ed inside its container, and where the container publishes 5432."""
+    paths = {key: value for key, value in file_paths(ev["settings"]).items() if value}
+    found = {}
+    if paths:  # a missing file only fails its own line: the exit code says nothing more
+        _rc, out, _err = rt.exec(["stat", "-c", "%a %U %G %n"] + sorted(set(paths.values())), "root")
+        found = _audit.parse_stat(out.decode("utf-8", "replace"))
+    ev["files"] = {key: found.get(path) or {"path": path, "mode": None, "owner": None, "group": None,
+                                            "error": "not found in the container"} for key, path in paths.items()}
+    ev["published"] = published(rt.container)
+
+
+# What differs between the runtimes: where the files are, and how the port is exposed.
+FILES = {"native": native_files, "docker": docker_files}
+
+
+def evidence(rt, item: dict, params: dict, facts: Optional[dict] = None) -> dict:
+    """The evidence of one instance through its runtime: the same queries on both (one JSON
+    document each), then the runtime's own file and network facts."""
+    ev = base_evidence(item, params)
+    with rt.session("postgres") as session:
+        answer = _json(session.value(GLOBAL_SQL)) or {}
+        stored = _json(session.value(PASSWORD_SQL)) or {}
+    per_db = {}
+    for db in answer.get("databases") or []:
+        if db.get("allowconn"):
+            with rt.session(db["name"]) as session:
+                per_db[db["name"]] = _json(session.value(DATABASE_SQL))
+    merge(ev, answer, per_db, stored)
+    FILES[rt.kind](rt, ev, facts)
     return ev
-
-
-# --------------------------------------------------------------------------- docker
-
-
-class ContainerReader:
-    """psql and stat inside the instance's container, as its bootstrap superuser over the local socket."""
-
-    def __init__(self, container, user: str, name: str) -> None:
-        self.container, self.user, self.name = container, user, name
-
-    def _exec(self, argv: list[str], user: str = "postgres") -> str:
-        rc, text = exec_text(self.container, argv, user)
-        if rc != 0:
-            raise DarevelError("instance '%s': container %s: %s failed (rc=%s): %s; fix: check the container with "
-                               "`docker logs %s`" % (self.name, self.container.name, argv[0], rc,
-                                                     text.strip()[-300:], self.container.name))
-        return text
-
-    def query(self, text: str, database: str = "postgres"):
-        out = self._exec(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d", database,
-                          "-c", text])
-        return json.loads(out.strip() or "null")
-
-    def stat(self, paths: list[str]) -> dict:
-        return _audit.parse_stat(exec_text(self.container, ["stat", "-c", "%a %U %G %n"] + paths, "root")[1])
 
 
 def published(container) -> list[str]:
@@ -188,29 +161,14 @@ def published(container) -> list[str]:
     return ["%s:%s" % (b.get("HostIp") or "0.0.0.0", b.get("HostPort")) for b in bindings]
 
 
-def docker_evidence(item: dict, params: dict, engine) -> dict:
-    from docker.errors import NotFound
-    ev = base_evidence(item, params)
-    try:
-        container = engine.containers.get(item["container"])
-    except NotFound:
-        raise DarevelError("instance '%s': container %s does not exist; fix: run site.yml for it first" % (
-            item["name"], item["container"]))
-    if container.status != "running":
-        raise DarevelError("instance '%s': container %s is %s; fix: start it (make start APPS=%s)" % (
-            item["name"], container.name, container.status, item["name"]))
-    env = dict(e.partition("=")[::2] for e in container.attrs.get("Config", {}).get("Env") or [])
-    reader = ContainerReader(container, env.get("POSTGRES_USER") or "postgres", item["name"])
-    answer = reader.query(GLOBAL_SQL)
-    per_db = {db["name"]: reader.query(DATABASE_SQL, db["name"]) for db in answer.get("databases") or []
-              if db.get("allowconn")}
-    merge(ev, answer, per_db, reader.query(PASSWORD_SQL) or {})
-    paths = {key: value for key, value in file_paths(ev["settings"]).items() if value}
-    found = reader.stat(sorted(set(paths.values())))
-    ev["files"] = {key: found.get(path) or {"path": path, "mode": None, "owner": None, "group": None,
-                                            "error": "not found in the container"} for key, path in paths.items()}
-    ev["published"] = published(container)
-    return ev
+def runtime_of(item: dict, params: dict, facts: Optional[dict]):
+    """The instance's runtime: its container, or its cluster on this host (which must be running)."""
+    if params["runtime"] == "docker":
+        return select_runtime("docker", item, docker_host=params["docker_host"])
+    if not facts or facts.get("status") != "started":
+        raise DarevelError("instance '%s': %s; fix: start it (make start APPS=%s) and run the audit again" % (
+            item["name"], "not running" if facts else "not found on this host", item["name"]))
+    return select_runtime("native", {"name": item["name"], "port": facts["port"], "version": facts.get("version")})
 
 
 # --------------------------------------------------------------------------- the audit of a host
@@ -237,7 +195,9 @@ class Auditor:
             self.module.fail_json(msg=missing_required_lib("psycopg2") + "; fix: install python3-psycopg2")
         return {name: facts for (version, name), facts in InstanceManager(self.module).clusters().items()}
 
-    def _engine(self):
+    def _check_engine(self) -> None:
+        """The SDK, every instance's container and an answering engine, checked once before any
+        instance is read: one error then, not one per instance (each runtime opens its own client)."""
         from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, client
         if not HAS_DOCKER:
             from ansible.module_utils.basic import missing_required_lib
@@ -246,23 +206,26 @@ class Auditor:
         if missing:
             self.module.fail_json(msg="instances %s: no container given; fix: pass each instance's container with "
                                       "runtime=docker" % ", ".join(missing))
-        return client(self.params["docker_host"])
+        client(self.params["docker_host"])
 
     def run(self) -> dict:
         from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-        engine, found = None, {}
+        found = {}
         try:
             if self.params["runtime"] == "docker":
-                engine = self._engine()
+                self._check_engine()
             else:
                 found = self._native_facts()
         except DarevelError as exc:
             self.module.fail_json(msg=exc.msg)
 
         def collect(item: dict) -> dict:
-            if engine is not None:
-                return docker_evidence(item, self.params, engine)
-            return native_evidence(item, self.params, found.get(item["name"]))
+            facts = found.get(item["name"])
+            rt = runtime_of(item, self.params, facts)
+            try:
+                return evidence(rt, item, self.params, facts)
+            finally:
+                rt.cleanup()
 
         def job(item: dict) -> dict:
             try:

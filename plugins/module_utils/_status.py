@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Live status of an instance and the explanations of what went wrong. Private to darevel.postgres.
 
-`probe_native` and `probe_docker` ask a running instance what it is doing (accepting connections,
-version, uptime, connections, database size, settings waiting for a restart); the pure functions
+`probe` asks a running instance, through its runtime (plugins/module_utils/_runtime), what it is
+doing (accepting connections, version, uptime, connections, database size, settings waiting for a
+restart), with the few steps that differ per runtime beside it; the pure functions
 (`log_cause`, `explain_refusal`, `tail_text`) turn a server log or a driver error into a cause
 the user can act on.
 """
@@ -16,7 +17,7 @@ import re
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _ports
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import exec_text as _exec
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 try:
     import psycopg2
@@ -24,8 +25,7 @@ try:
 except ImportError:  # pragma: no cover - reported in the result
     HAS_PSYCOPG2 = False
 
-SOCKET_DIR = "/var/run/postgresql"
-TIMEOUT = 5
+TIMEOUT = 5  # the TCP check's own connection
 
 # What the server prints at start, and what it means. First match wins, so the specific come first.
 _LOG_CAUSES = [
@@ -187,40 +187,12 @@ def tcp_problem(port: int, host: str = "127.0.0.1") -> Optional[str]:
     return None
 
 
-def probe_native(facts: dict, database: Optional[str], socket_dir: str = SOCKET_DIR, own=None) -> dict:
-    """Live status of one native instance (connects as postgres over the Unix socket)."""
-    out = empty()
-    port = facts.get("port")
-    if facts.get("status") != "started":
-        out["accepting"] = False
-        holder = port_holder(port, own=own)
-        if holder:
-            out["problem"] = "down, and port %s is held by %s" % (port, holder)
-        return out
-    if not HAS_PSYCOPG2:
-        out["problem"] = "psycopg2 is missing on the host: only the service state is known; fix: install " \
-                         "python3-psycopg2"
-        return out
-    try:
-        conn = psycopg2.connect(host=socket_dir, port=port, user="postgres", dbname="postgres",
-                                connect_timeout=TIMEOUT, application_name="darevel.postgres status")
-    except psycopg2.Error as exc:
-        message = str(exc).strip()
-        out["accepting"] = False
-        out["problem"] = "socket connection refused: %s (%s)" % (
-            explain_refusal(message) or "see the log", message.splitlines()[0])
-        return out
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(QUERY, (database or "postgres",))
-            fill(out, cur.fetchone())
-    except psycopg2.Error as exc:
-        out["problem"] = "query failed: %s" % str(exc).strip().splitlines()[0]
-    finally:
-        conn.close()
-    out["problem"] = tcp_problem(port) or out["problem"]
-    return out
+def detail(rt, error: DarevelError) -> str:
+    """A runtime's error without its label and its fix, on one line: what the problem column shows."""
+    text = error.msg
+    if text.startswith(rt.label + ": "):
+        text = text[len(rt.label) + 2:]
+    return (text.split("; fix:")[0].strip().splitlines() or [""])[0]
 
 
 def container_env(container) -> dict:
@@ -231,37 +203,64 @@ def container_env(container) -> dict:
     return env
 
 
-def probe_docker(container, facts: dict, database: Optional[str], published: Optional[dict] = None) -> dict:
-    """Live status of one container: pg_isready and one query through psql inside it."""
-    out = empty()
-    port = facts.get("port")
-    if facts.get("status") != "started":
-        out["accepting"] = False
-        holder = port_holder(port, published)
-        if holder:
-            out["problem"] = "down, and port %s is held by %s" % (port, holder)
-        return out
-    rc, output = _exec(container, ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"])
+def docker_ready(rt, out: dict) -> bool:
+    """pg_isready inside the container: tells a server starting up from one that does not answer."""
+    rc, stdout, stderr = rt.exec(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"])
     if rc != 0:
         out["accepting"] = False
         out["problem"] = {1: "the server rejects connections (starting up or shutting down)",
                           2: "no response from the server inside the container"}.get(
-                              rc, "pg_isready failed (rc=%s): %s" % (rc, output.strip()[-200:]))
-        return out
-    env = container_env(container)
-    user = env.get("POSTGRES_USER") or "postgres"
-    db_literal = "'%s'" % (database or env.get("POSTGRES_DB") or "postgres").replace("'", "''")
-    sql = QUERY.replace("%s", db_literal)
-    rc, output = _exec(container, ["psql", "-X", "-q", "-A", "-t", "-F", "|", "-U", user, "-d", "postgres",
-                                   "-c", sql])
-    if rc != 0:
-        out["accepting"] = True
-        out["problem"] = "query failed: %s" % output.strip()[-300:]
-        return out
-    fields = output.strip().splitlines()[0].split("|") if output.strip() else []
-    if len(fields) == 7:
-        fill(out, [f if f != "" else None for f in fields[:5]] + [fields[5], fields[6] or None])
+                              rc, "pg_isready failed (rc=%s): %s" % (
+                                  rc, (stdout + stderr).decode("utf-8", "replace").strip()[-200:]))
+        return False
+    out["accepting"] = True
+    return True
+
+
+def query(rt, out: dict, database: str) -> bool:
+    """QUERY in a session of the runtime, into `out`; False when no session could be opened."""
+    try:
+        session = rt.session("postgres")
+    except DarevelError as exc:
+        out["accepting"] = False
+        out["problem"] = "socket connection refused: %s (%s)" % (explain_refusal(exc.msg) or "see the log",
+                                                                 detail(rt, exc))
+        return False
+    try:
+        with session:
+            row = session.one(QUERY, params=(database,))
+    except DarevelError as exc:
+        out["problem"] = "query failed: %s" % detail(rt, exc)
+        return True
+    if row is not None and len(row) == 7:
+        fill(out, row)
     else:
         out["accepting"] = True
-        out["problem"] = "unexpected answer from psql: %s" % output.strip()[:200]
+        out["problem"] = "unexpected answer to the status query: %r" % (row,)
+    return True
+
+
+def probe(rt, facts: dict, database: Optional[str], published: Optional[dict] = None, own=None) -> dict:
+    """Live status of one instance through its runtime `rt` (native: as postgres over the Unix
+    socket, then the TCP check; docker: pg_isready, then psql inside the container). A stopped
+    instance is not asked: what holds its port is told instead (`published` maps host ports to
+    containers, `own(holders)` says the holder is the instance itself)."""
+    out = empty()
+    port = facts.get("port")
+    if facts.get("status") != "started":
+        out["accepting"] = False
+        holder = port_holder(port, published, own)
+        if holder:
+            out["problem"] = "down, and port %s is held by %s" % (port, holder)
+        return out
+    if rt.kind == "docker":
+        if not docker_ready(rt, out):
+            return out
+        database = database or container_env(rt.container).get("POSTGRES_DB")
+    elif not HAS_PSYCOPG2:
+        out["problem"] = "psycopg2 is missing on the host: only the service state is known; fix: install " \
+                         "python3-psycopg2"
+        return out
+    if query(rt, out, database or "postgres") and rt.kind == "native":
+        out["problem"] = tcp_problem(port) or out["problem"]
     return out

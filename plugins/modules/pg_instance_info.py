@@ -187,6 +187,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._engine import do
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 
 def main() -> None:
@@ -224,8 +225,9 @@ def native_job(module, facts: dict) -> dict:
     params = module.params
     out = dict(facts, size_bytes=data_size(facts["data_dir"]) if params["size"] else None)
     if params["probe"]:
-        out.update(_status.probe_native(facts, params["databases"].get(facts["name"]),
-                                        own=functools.partial(own_holders, facts)))
+        rt = select_runtime("native", {"name": facts["name"], "port": facts["port"], "version": facts["version"]})
+        out.update(_status.probe(rt, facts, params["databases"].get(facts["name"]),
+                                 own=functools.partial(own_holders, facts)))
     if params["log_lines"] > 0:
         out["log"] = _status.tail(facts.get("log_file"), params["log_lines"])
     if params["backup_root"]:
@@ -261,10 +263,14 @@ def docker_instances(module) -> list:
         if not params["probe"] and not params["log_lines"]:
             return out
         from docker.errors import DockerException
+        from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker import DockerRuntime
         try:
             container = engine.containers.get(facts["container"])
             if params["probe"]:
-                out.update(_status.probe_docker(container, facts, params["databases"].get(facts["name"]), published))
+                # The container just read from the engine, as a runtime: no second client, and a
+                # stopped one is still told about (what holds its port).
+                rt = DockerRuntime("instance '%s'" % facts["name"], container)
+                out.update(_status.probe(rt, facts, params["databases"].get(facts["name"]), published))
             if params["log_lines"] > 0:
                 text = container.logs(tail=params["log_lines"]).decode("utf-8", "replace")
                 out["log"] = _status.tail_text(text, params["log_lines"])

@@ -321,3 +321,88 @@ def test_docs_list_every_control():
     text = (ROOT / "docs" / "security.md").read_text()
     assert _audit.docs_table() in text, "docs/security.md is out of date: paste _audit.docs_table() between the " \
                                         "markers (scripts/gen-security-docs.py does)"
+
+
+class EvidenceRuntime:
+    """A runtime answering the evidence queries as text, as both real runtimes do."""
+
+    def __init__(self, kind, answers, stat=b""):
+        self.kind, self.label, self.answers, self.stat = kind, "instance 'chat'", answers, stat
+        self.container = type("C", (), {"attrs": {"HostConfig": {"PortBindings": {
+            "5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "25512"}]}}}})()
+        self.asked, self.execs = [], []
+
+    def session(self, database="postgres"):
+        runtime = self
+
+        class Session:
+            def value(self, text, idents=(), params=()):
+                runtime.asked.append((database, text))
+                return runtime.answers[(database, text)]
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                pass
+        return Session()
+
+    def exec(self, argv, user="postgres", stdin=None, dest=None):
+        self.execs.append((argv, user))
+        return 1, self.stat, b"stat: cannot statx '/gone': No such file or directory\n"
+
+
+def evidence_answers(data_dir):
+    import json
+    from ansible_collections.darevel.postgres.plugins.module_utils import _evidence as ev
+    answer = {"settings": {"server_version_num": "150014", "data_directory": data_dir,
+                           "config_file": data_dir + "/postgresql.conf", "hba_file": "/gone", "ssl": "off"},
+              "hba": [], "roles": [role("chat_owner")], "server_version": "15.14",
+              "databases": [{"name": "chat", "allowconn": True, "public_connect": False},
+                            {"name": "template0", "allowconn": False, "public_connect": True}]}
+    return {("postgres", ev.GLOBAL_SQL): json.dumps(answer),
+            ("postgres", ev.PASSWORD_SQL): json.dumps({"chat_owner": _scram.verifier("chat")}),
+            ("chat", ev.DATABASE_SQL): json.dumps({"public_create": False, "extensions": ["pgcrypto"]})}
+
+
+PARAMS = {"runtime": "docker", "environment": "dev", "extensions_allowed": ["pgcrypto"]}
+ITEM = {"name": "chat", "database": "chat", "owner": "chat_owner"}
+
+
+def test_evidence_in_a_container_stats_there_and_reads_the_published_ports():
+    from ansible_collections.darevel.postgres.plugins.module_utils import _evidence
+    rt = EvidenceRuntime("docker", evidence_answers("/var/lib/postgresql/data"),
+                         b"700 postgres postgres /var/lib/postgresql/data\n")
+    ev = _evidence.evidence(rt, ITEM, PARAMS)
+    assert [db for db, _sql in rt.asked] == ["postgres", "postgres", "chat"]  # template0 takes no connection
+    assert ev["server_version_num"] == 150014 and ev["weak_passwords"] == ["chat_owner"]  # its database's name
+    assert ev["databases"][0]["extensions"] == ["pgcrypto"] and ev["databases"][1]["extensions"] == []
+    assert ev["files"]["data_directory"] == fact("/var/lib/postgresql/data", 0o700)
+    assert ev["files"]["hba_file"]["error"] == "not found in the container" and "log_file" not in ev["files"]
+    assert rt.execs[0][1] == "root" and rt.execs[0][0][:3] == ["stat", "-c", "%a %U %G %n"]
+    assert ev["published"] == ["127.0.0.1:25512"]
+
+
+def test_evidence_on_the_host_stats_here_with_the_cluster_log(tmp_path):
+    from ansible_collections.darevel.postgres.plugins.module_utils import _evidence
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "postgresql.conf").write_text("")
+    log = tmp_path / "postgresql.log"
+    log.write_text("")
+    rt = EvidenceRuntime("native", evidence_answers(str(data)))
+    ev = _evidence.evidence(rt, ITEM, dict(PARAMS, runtime="native"), {"log_file": str(log)})
+    assert ev["files"]["data_directory"]["mode"] == 0o700 and ev["files"]["log_file"]["path"] == str(log)
+    assert ev["files"]["hba_file"]["error"] and rt.execs == [] and "published" not in ev
+
+
+def test_evidence_of_a_native_instance_that_is_not_running():
+    from ansible_collections.darevel.postgres.plugins.module_utils import _evidence
+    from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+    params = dict(PARAMS, runtime="native")
+    with pytest.raises(DarevelError, match="instance 'chat': not running; fix: start it"):
+        _evidence.runtime_of(ITEM, params, {"status": "stopped", "port": 5434})
+    with pytest.raises(DarevelError, match="not found on this host"):
+        _evidence.runtime_of(ITEM, params, None)
+    rt = _evidence.runtime_of(ITEM, params, {"status": "started", "port": 5434, "version": 15})
+    assert (rt.kind, rt.port, rt.version, rt.label) == ("native", 5434, 15, "instance 'chat'")

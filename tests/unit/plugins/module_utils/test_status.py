@@ -1,10 +1,12 @@
-"""Unit tests for plugins/module_utils/_status.py (log causes, refusals, log tails, probes' parsing)."""
+"""Unit tests for plugins/module_utils/_status.py (log causes, refusals, log tails, the probe over a runtime)."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _status
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import render
 
 TS = "2026-11-26 05:20:01.123 UTC [4242] "
 
@@ -93,44 +95,117 @@ def test_fill_parses_one_status_row():
     assert _status.fill(_status.empty(), ("16.2", "t", "5", "0", "20", "", None))["pending_restart"] == []
 
 
-class FakeContainer:
-    def __init__(self, answers, env=("POSTGRES_USER=chat_owner", "POSTGRES_DB=chat")):
-        self.answers = list(answers)
-        self.calls = []
-        self.attrs = {"Config": {"Env": list(env)}}
+class FakeSession:
+    """A runtime's session: records each statement as the runtime would send it."""
 
-    def exec_run(self, argv, user=None):
-        self.calls.append((argv, user))
-        return self.answers.pop(0)
+    def __init__(self, rt):
+        self.rt = rt
+
+    def one(self, text, idents=(), params=()):
+        self.rt.sent.append(render(text, idents, params))
+        if isinstance(self.rt.row, Exception):
+            raise self.rt.row
+        return self.rt.row
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.rt.closed = True
+
+
+class FakeRuntime:
+    def __init__(self, kind, row=None, ready=(0, b"", b""), refuse=None, port=5434,
+                 env=("POSTGRES_USER=chat_owner", "POSTGRES_DB=chat")):
+        self.kind, self.label, self.row, self.ready, self.refuse, self.port = kind, "instance 'chat'", row, ready, \
+            refuse, port
+        self.container = type("C", (), {"attrs": {"Config": {"Env": list(env)}}})()
+        self.sent, self.execs, self.closed = [], [], False
+
+    def exec(self, argv, user="postgres", stdin=None, dest=None):
+        self.execs.append(argv)
+        return self.ready
+
+    def session(self, database="postgres"):
+        if self.refuse:
+            raise DarevelError("%s: cannot connect on port 5434 through /var/run/postgresql as postgres: %s; fix: "
+                               "start the instance" % (self.label, self.refuse))
+        return FakeSession(self)
+
+
+ROW = ("15.14", "2026-11-26 05:00:00+00", "42", "1", "100", "", "8000000")
+STARTED = {"status": "started", "port": 5434}
 
 
 def test_probe_docker_running():
-    container = FakeContainer([(0, b""), (0, b"15.14|2026-11-26 05:00:00+00|42|1|100||8000000\n")])
-    out = _status.probe_docker(container, {"status": "started", "port": 5434}, "darevel_chat")
+    rt = FakeRuntime("docker", ROW)
+    out = _status.probe(rt, STARTED, "darevel_chat")
     assert out["accepting"] is True and out["server_version"] == "15.14" and out["uptime_seconds"] == 42
     assert out["connections"] == 1 and out["database_size_bytes"] == 8000000 and out["problem"] is None
-    psql = container.calls[1][0]
-    assert psql[psql.index("-U") + 1] == "chat_owner" and "'darevel_chat'" in psql[-1]
+    assert rt.execs[0][0] == "pg_isready" and rt.closed
+    assert "datname = 'darevel_chat')" in rt.sent[0]
+
+
+def test_probe_docker_defaults_to_the_image_database_and_quotes_it():
+    rt = FakeRuntime("docker", ROW, env=("POSTGRES_DB=it's",))
+    _status.probe(rt, STARTED, None)
+    assert "datname = 'it''s')" in rt.sent[0]
 
 
 def test_probe_docker_not_ready():
-    out = _status.probe_docker(FakeContainer([(2, b"")]), {"status": "started", "port": 5434}, None)
-    assert out["accepting"] is False and "no response" in out["problem"]
+    rt = FakeRuntime("docker", ready=(2, b"", b""))
+    out = _status.probe(rt, STARTED, None)
+    assert out["accepting"] is False and "no response" in out["problem"] and rt.sent == []
+
+
+def test_probe_docker_query_failure_still_accepts():
+    rt = FakeRuntime("docker", DarevelError("instance 'chat': psql in container c stopped: FATAL:  boom; fix: see"))
+    out = _status.probe(rt, STARTED, None)
+    assert out["accepting"] is True and out["problem"] == "query failed: psql in container c stopped: FATAL:  boom"
+
+
+def test_probe_native_running_then_checks_tcp(monkeypatch):
+    monkeypatch.setattr(_status, "HAS_PSYCOPG2", True)
+    monkeypatch.setattr(_status, "tcp_problem", lambda port: "TCP 127.0.0.1:%d refused: x" % port)
+    rt = FakeRuntime("native", ROW)
+    out = _status.probe(rt, STARTED, None)
+    assert out["accepting"] is True and out["max_connections"] == 100 and rt.execs == []
+    assert "datname = 'postgres')" in rt.sent[0] and out["problem"] == "TCP 127.0.0.1:5434 refused: x"
+
+
+def test_probe_native_refused_socket(monkeypatch):
+    monkeypatch.setattr(_status, "HAS_PSYCOPG2", True)
+    monkeypatch.setattr(_status, "tcp_problem", lambda port: pytest.fail("no TCP check after a refusal"))
+    rt = FakeRuntime("native", refuse='connection to server on socket "/var/run/postgresql/.s.PGSQL.5434" '
+                                      'failed: No such file or directory')
+    out = _status.probe(rt, STARTED, "chat")
+    assert out["accepting"] is False
+    assert out["problem"].startswith("socket connection refused: nothing listens there")
+    assert out["problem"].endswith("(cannot connect on port 5434 through /var/run/postgresql as postgres: "
+                                   "connection to server on socket \"/var/run/postgresql/.s.PGSQL.5434\" "
+                                   "failed: No such file or directory)")
 
 
 def test_probe_native_down_instance_without_holder(monkeypatch):
     monkeypatch.setattr(_status._ports, "holder_of", lambda port: None)
-    out = _status.probe_native({"status": "stopped", "port": 25489, "name": "x"}, "x")
+    out = _status.probe(FakeRuntime("native"), {"status": "stopped", "port": 25489, "name": "x"}, "x")
     assert out["accepting"] is False and out["problem"] is None
 
 
 def test_probe_native_down_instance_whose_port_is_held(monkeypatch):
     monkeypatch.setattr(_status._ports, "holder_of",
                         lambda port: [{"pid": 7, "comm": "nc", "cmdline": "nc -l 25489"}])
-    out = _status.probe_native({"status": "stopped", "port": 25489, "name": "x"}, "x", own=lambda h: False)
+    rt = FakeRuntime("native")
+    out = _status.probe(rt, {"status": "stopped", "port": 25489, "name": "x"}, "x", own=lambda h: False)
     assert out["problem"] == "down, and port 25489 is held by nc (pid 7: nc -l 25489)"
-    out = _status.probe_native({"status": "stopped", "port": 25489, "name": "x"}, "x", own=lambda h: True)
-    assert out["problem"] is None
+    out = _status.probe(rt, {"status": "stopped", "port": 25489, "name": "x"}, "x", own=lambda h: True)
+    assert out["problem"] is None and rt.sent == []
+
+
+def test_probe_docker_down_names_the_container_that_publishes_the_port(monkeypatch):
+    monkeypatch.setattr(_status._ports, "holder_of", lambda port: [{"pid": 8, "comm": "docker-proxy", "cmdline": ""}])
+    out = _status.probe(FakeRuntime("docker"), {"status": "stopped", "port": 25489}, None, {25489: "other"})
+    assert out["problem"] == "down, and port 25489 is held by container other"
 
 
 def test_start_failure_message(tmp_path, monkeypatch):
