@@ -3,36 +3,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """An instance's application database, its owner role and the backend's env file.
 
-Private to darevel.postgres. Connects as the cluster superuser over the Unix socket (root is
-mapped to `postgres` by pg_instance's ident map); passwords travel as SCRAM verifiers only.
+Private to darevel.postgres. Reaches the instance through the runtime layer (`_runtime`): a native
+cluster as its superuser over the Unix socket (root is mapped to `postgres` by pg_instance's ident
+map), a container through psql inside it as the image's superuser. Passwords travel as SCRAM
+verifiers only.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import socket
-import struct
-import time
-from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import put_file
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
-
-try:
-    import psycopg2
-    from psycopg2 import sql
-    HAS_PSYCOPG2 = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_PSYCOPG2 = False
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
              "env_file", "env_host", "container", "enforce"]
 SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
-FIELD_SEPARATOR = "\x1f"  # psql's column separator: no SQL value we read contains it
 APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 # One row: does the application role hold exactly what it needs in its database (checked in that
 # database)? CONNECT, USAGE on public, the four data privileges on every table and the sequences,
@@ -64,135 +53,17 @@ GRANTS = [
     ("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}",
      ("owner", "app_role")),
 ]
-# The settings of pg_file_settings that win (read last), for the managed names.
+# The settings of pg_file_settings that win (read last), for the managed names: the array gets one
+# literal per name (see winning).
 WINNING = """SELECT f.name, f.sourcefile, f.sourceline FROM pg_file_settings f
-WHERE f.name = ANY(%s) AND f.seqno = (SELECT max(g.seqno) FROM pg_file_settings g WHERE g.name = f.name)
+WHERE f.name = ANY(ARRAY[%s]::text[])
+  AND f.seqno = (SELECT max(g.seqno) FROM pg_file_settings g WHERE g.name = f.name)
 ORDER BY f.name"""
 
 
-def quote_ident(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
-
-
-def quote_literal(value: str) -> str:
-    # standard_conforming_strings is on (the default since 9.1): only quotes need doubling.
-    return "'%s'" % value.replace("'", "''")
-
-
-class DriverSession:
-    """SQL over psycopg2 on the instance's Unix socket, with driver parameters."""
-
-    def __init__(self, conn) -> None:
-        self.conn = conn
-
-    def fetchone(self, template: str, idents: tuple = (), params: tuple = ()):
-        with self.conn.cursor() as cur:
-            cur.execute(sql.SQL(template).format(*map(sql.Identifier, idents)), params or None)
-            return cur.fetchone()
-
-    def execute(self, template: str, idents: tuple = (), params: tuple = ()) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute(sql.SQL(template).format(*map(sql.Identifier, idents)), params or None)
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class ContainerSession:
-    """SQL through `psql` inside the instance's container (docker runtime), as its superuser over the
-    container's local socket; works whatever the current password is, so rotation needs no old one."""
-
-    def __init__(self, container, user: str, dbname: str = "postgres") -> None:
-        self.container = container
-        self.user = user
-        self.dbname = dbname
-
-    def _psql(self, text: str) -> str:
-        # The statement goes through the exec's stdin, never on its command line: it may hold a
-        # verifier, and every process's arguments are readable in the host's /proc.
-        argv = ["psql", "-X", "-q", "-A", "-t", "-F", FIELD_SEPARATOR, "-v", "ON_ERROR_STOP=1", "-U", self.user,
-                "-d", self.dbname, "-f", "-"]
-        rc, output = exec_stdin(self.container, argv, text + "\n")
-        if rc != 0:
-            raise DarevelError("container %s: psql failed (rc=%s): %s; fix: check the container with `docker logs "
-                               "%s`" % (self.container.name, rc, mask_verifiers(output.strip()[-500:]),
-                                        self.container.name))
-        return output
-
-    @staticmethod
-    def render(template: str, idents: tuple, params: tuple) -> str:
-        text = template.format(*map(quote_ident, idents))
-        return text % tuple(quote_literal(str(p)) for p in params) if params else text
-
-    def fetchone(self, template: str, idents: tuple = (), params: tuple = ()):
-        lines = [ln for ln in self._psql(self.render(template, idents, params)).splitlines() if ln != ""]
-        return tuple(lines[0].split(FIELD_SEPARATOR)) if lines else None
-
-    def execute(self, template: str, idents: tuple = (), params: tuple = ()) -> None:
-        self._psql(self.render(template, idents, params))
-
-    def close(self) -> None:
-        pass
-
-    def in_database(self, dbname: str) -> "ContainerSession":
-        return ContainerSession(self.container, self.user, dbname)
-
-    def read_file(self, path: str) -> str:
-        rc, output = self.container.exec_run(["cat", path], user="postgres")
-        return output.decode("utf-8", "replace") if rc == 0 else ""
-
-    def write_file(self, path: str, content: str, like: str) -> None:
-        """Write `path` in the container with the owner of `like` and mode 0600."""
-        rc, output = self.container.exec_run(["stat", "-c", "%u:%g", like], user="postgres")
-        uid, gid = (int(v) for v in output.decode().strip().split(":")) if rc == 0 else (999, 999)
-        if not put_file(self.container, path, content.encode("utf-8"), uid, gid):
-            raise DarevelError("container %s: cannot write %s; fix: check the container's volume" % (
-                self.container.name, path))
-
-
-VERIFIER = re.compile(r"SCRAM-SHA-256\$[^'\s]*")
-
-
-def mask_verifiers(text: str) -> str:
-    """psql's error text can quote the statement: its verifiers masked."""
-    return VERIFIER.sub("SCRAM-SHA-256$********", text)
-
-
-def exec_stdin(container, argv: list[str], data: str, user: str = "postgres") -> tuple[int, str]:
-    """Run `argv` in the container with `data` on its stdin (then end of file), through the Docker
-    API's attached exec socket; (exit code, stdout and stderr as text)."""
-    api = container.client.api
-    exec_id = api.exec_create(container.id, argv, stdin=True, stdout=True, stderr=True, tty=False, user=user)["Id"]
-    sock = api.exec_start(exec_id, socket=True)._sock
-    try:
-        sock.settimeout(None)
-        sock.sendall(data.encode("utf-8"))
-        sock.shutdown(socket.SHUT_WR)
-        output = b""
-        while True:
-            header = _read_exact(sock, 8)
-            if len(header) < 8:
-                break
-            size = struct.unpack(">BxxxL", header)[1]
-            output += _read_exact(sock, size)
-    finally:
-        sock.close()
-    state = api.exec_inspect(exec_id)
-    while state.get("Running"):  # the output has ended; the exit code follows a moment later
-        time.sleep(0.02)
-        state = api.exec_inspect(exec_id)
-    code = state.get("ExitCode")
-    return (-1 if code is None else code), output.decode("utf-8", "replace")
-
-
-def _read_exact(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
+def winning(names: list[str]) -> str:
+    """WINNING with one %s per name in its array, for a session to fill with the names as literals."""
+    return WINNING.replace("ARRAY[%s]", "ARRAY[%s]" % ", ".join(["%s"] * len(names)))
 
 
 ENV_FIXES = {"DB_HOST": "set env_host (postgres_env_host) to a host name or address",
@@ -214,7 +85,7 @@ def env_values(item: dict) -> dict:
 
 
 def is_true(value) -> bool:
-    """A boolean from psycopg2 (True) or from psql's unaligned output ('t')."""
+    """A boolean as a session returns it, the server's text ('t'); True is taken too."""
     return value is True or str(value) in ("t", "True")
 
 
@@ -237,45 +108,22 @@ def disable_line(path: str, line: int, check_mode: bool = False) -> tuple[str, s
     return before, "\n".join(lines)
 
 
-def connect(socket_dir: str, port: int, name: str, connect_timeout: int = 10, dbname: str = "postgres"):
-    try:
-        conn = psycopg2.connect(host=socket_dir, port=port, user="postgres", dbname=dbname,
-                                connect_timeout=connect_timeout, application_name="darevel.postgres")
-    except psycopg2.Error as exc:
-        raise DarevelError("instance '%s': cannot connect on port %s through %s as postgres: %s; fix: "
-                           "start the instance (darevel.postgres.pg_instance state=started) and check "
-                           "that its pg_hba.conf maps root to postgres" % (
-                               name, port, socket_dir, str(exc).strip()))
-    conn.autocommit = True
-    return DriverSession(conn)
-
-
-def container_session(name: str, container_name: str, user: str, dbname: str = "postgres",
-                      docker_host: Optional[str] = None):
-    """psql in the instance's container on the engine at `docker_host` (the module's docker_host)."""
-    from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
-    try:
-        from docker.errors import NotFound
-    except ImportError:
-        raise DarevelError("instance '%s': the Docker SDK for Python is missing; fix: install python3-docker" % name)
-    try:
-        return ContainerSession(client(docker_host).containers.get(container_name), user, dbname)
-    except NotFound:
-        raise DarevelError("instance '%s': container %s does not exist; fix: run the instance role (or "
-                           "darevel.postgres.pg_container) first" % (name, container_name))
-
-
 class DatabaseManager:
     def __init__(self, module) -> None:
         self.module = module
         self.params = module.params
         self.check_mode = module.check_mode
 
+    def _runtime(self, item: dict):
+        """The item's runtime: its container (psql there as the owner, the image's superuser) or
+        its native cluster (as postgres over the socket). Opening a container checks that it runs."""
+        docker = bool(item.get("container"))
+        target = {"name": item["name"], "container": item["container"], "user": item["owner"]} if docker else item
+        return select_runtime("docker" if docker else "native", target,
+                              docker_host=self.params["docker_host"], socket_dir=self.params["socket_dir"])
+
     def _session(self, item: dict, dbname: str = "postgres"):
-        if item.get("container"):
-            return container_session(item["name"], item["container"], item["owner"], dbname,
-                                     self.params["docker_host"])
-        return connect(self.params["socket_dir"], item["port"], item["name"], dbname=dbname)
+        return self._runtime(item).session(dbname)
 
     def converge(self, item: dict) -> dict:
         required = ("port", "database", "owner", "owner_password") + (("app_password",) if item.get("app_role") else ())
@@ -284,8 +132,10 @@ class DatabaseManager:
                 raise DarevelError("instance '%s': %s is required; fix: set it" % (item["name"], key))
         queries: list[str] = []
         file_diffs: dict = {}
+        runtime = conn = None
         try:
-            conn = self._session(item)
+            runtime = self._runtime(item)
+            conn = runtime.session()
         except DarevelError:
             if not self.check_mode:
                 raise
@@ -299,17 +149,19 @@ class DatabaseManager:
             queries += self._database(conn, item, before)
             queries += self._app_role(conn, item, before)
             queries += self._superuser(conn, item, before)
-            queries += self._privileges(item, before)
+            queries += self._privileges(runtime, item, before)
             if conn is not None and not item.get("container"):
                 fixed, more = self._enforce(conn, item, file_diffs)
                 queries += more
                 if self.params.get("file_modes", True):
                     queries += self._file_modes(conn)
             if item.get("container") and conn is not None:
-                queries += self._container_hba(conn, item, file_diffs)
+                queries += self._container_hba(runtime, conn, item, file_diffs)
         finally:
             if conn is not None:
                 conn.close()
+            if runtime is not None:
+                runtime.cleanup()
         env_changed, env_diff = self._env_file(item)
         after = {"owner": item["owner"], "database_owner": item["owner"], "password_ok": True,
                  "app_role": item.get("app_role"), "app_password_ok": bool(item.get("app_role")),
@@ -329,23 +181,21 @@ class DatabaseManager:
         }
 
     def _state(self, conn, item: dict) -> dict:
-        role = conn.fetchone("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (), (item["owner"],))
-        db = conn.fetchone("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (),
-                           (item["database"],))
+        role = conn.one("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (), (item["owner"],))
+        db = conn.one("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (), (item["database"],))
         state = {"owner": item["owner"] if role else None,
                  "password_ok": bool(role) and _scram.matches(item["owner_password"], role[0]),
                  "database_owner": db[0] if db else None,
                  "app_role": None, "app_password_ok": False, "app_attributes_ok": False, "superuser_password": False}
         if item.get("app_role"):
-            app = conn.fetchone("SELECT rolpassword, NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication "
-                                "OR rolbypassrls) AND rolcanlogin FROM pg_authid WHERE rolname = %s", (),
-                                (item["app_role"],))
+            app = conn.one("SELECT rolpassword, NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication "
+                           "OR rolbypassrls) AND rolcanlogin FROM pg_authid WHERE rolname = %s", (), (item["app_role"],))
             if app:
                 state.update({"app_role": item["app_role"], "app_password_ok": _scram.matches(item["app_password"], app[0]),
                               "app_attributes_ok": is_true(app[1])})
         if not item.get("container"):
-            sup = conn.fetchone("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'postgres'")
-            state["superuser_password"] = bool(sup) and is_true(sup[0])
+            state["superuser_password"] = is_true(conn.value(
+                "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'postgres'"))
         return state
 
     def _execute(self, conn, template: str, idents: tuple, shown: str, params: tuple = ()) -> list[str]:
@@ -391,26 +241,20 @@ class DatabaseManager:
         verb = "ALTER ROLE {} PASSWORD NULL"
         return self._execute(conn, verb, ("postgres",), verb.format("postgres"))
 
-    def _privileges(self, item: dict, before: dict) -> list[str]:
+    def _privileges(self, runtime, item: dict, before: dict) -> list[str]:
+        """Checked and granted in the application's database: another session of the same runtime."""
         app = item.get("app_role")
         if not app:
             return []
         if before["app_role"] is not None and before["database_owner"] is not None:
-            conn = self._session(item, item["database"])
-            try:
-                row = conn.fetchone(PRIVILEGES_OK, (), (app,) * 8 + (item["owner"], app))
-                if row and is_true(row[0]):
+            with runtime.session(item["database"]) as conn:
+                if is_true(conn.value(PRIVILEGES_OK, (), (app,) * 8 + (item["owner"], app))):
                     return []
                 return self._grant(conn, item)
-            finally:
-                conn.close()
         if self.check_mode:
             return [template.format(*(item[k] for k in keys)) for template, keys in GRANTS]
-        conn = self._session(item, item["database"])
-        try:
+        with runtime.session(item["database"]) as conn:
             return self._grant(conn, item)
-        finally:
-            conn.close()
 
     def _grant(self, conn, item: dict) -> list[str]:
         queries = []
@@ -426,14 +270,8 @@ class DatabaseManager:
         names = sorted(item.get("enforce") or [])
         if not names:
             return [], []
-        rows = conn.conn.cursor()
-        try:
-            rows.execute(WINNING, (names,))
-            found = rows.fetchall()
-        finally:
-            rows.close()
         fixed, queries = [], []
-        for name, sourcefile, sourceline in found:
+        for name, sourcefile, sourceline in conn.rows(winning(names), (), tuple(names)):
             if not sourcefile or sourcefile.endswith(SETTINGS_FILE):
                 continue
             fixed.append(name)
@@ -453,8 +291,7 @@ class DatabaseManager:
         when root owns it, as PostgreSQL allows). Only modes wider than these are narrowed."""
         paths = {}
         for setting in ("data_directory", "config_file", "hba_file", "ident_file", "ssl_key_file"):
-            row = conn.fetchone("SELECT current_setting(%s, true)", (), (setting,))
-            paths[setting] = row[0] if row and row[0] else None
+            paths[setting] = conn.value("SELECT current_setting(%s, true)", (), (setting,)) or None
         data_dir = paths["data_directory"]
         if not data_dir:
             return []
@@ -483,26 +320,25 @@ class DatabaseManager:
                     os.chmod(path, mode)
         return queries
 
-    def _container_hba(self, conn, item: dict, file_diffs: dict | None = None) -> list[str]:
+    def _container_hba(self, runtime, conn, item: dict, file_diffs: dict | None = None) -> list[str]:
         """The container's pg_hba: the image's `trust` lines replaced (peer on the socket for its
-        superuser, SCRAM over TCP), then a reload. Each file rewritten goes into `file_diffs` as
-        {'container NAME:path': (before, after)}."""
+        superuser, SCRAM over TCP), then a reload. The files are read and written in the container
+        through `runtime`; each one rewritten goes into `file_diffs` as {'container NAME:path': (before, after)}."""
         files = {}
         for setting in ("hba_file", "ident_file"):
-            row = conn.fetchone("SELECT current_setting(%s)", (), (setting,))
-            files[setting] = row[0]
+            files[setting] = conn.value("SELECT current_setting(%s)", (), (setting,))
         wanted = {files["hba_file"]: _security.render_hba(_security.container_hba_rules()),
                   files["ident_file"]: _security.render_container_ident(item["owner"])}
         queries = []
         for path, content in wanted.items():
-            current = conn.read_file(path)
+            current = runtime.read_file(path) or ""  # an unreadable file is rewritten
             if current == content:
                 continue
             if file_diffs is not None:
                 file_diffs["container %s:%s" % (item["container"], path)] = (current, content)
             queries.append("-- %s rewritten" % path)
             if not self.check_mode:
-                conn.write_file(path, content, files["hba_file"])
+                runtime.write_file(path, content, files["hba_file"])
         if queries:
             queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
         return queries

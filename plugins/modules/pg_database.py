@@ -194,10 +194,11 @@ instances:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.darevel.postgres.plugins.module_utils._database import HAS_PSYCOPG2, DatabaseManager
+from ansible_collections.darevel.postgres.plugins.module_utils._database import DatabaseManager
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import HAS_PSYCOPG2
 
 PER_INSTANCE = {
     "database": {"type": "str"},

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure parts of _database: the env file's values, commenting out an overriding line, psql's booleans."""
+"""_database without a server: the env file's values, commenting out an overriding line, the
+server's text booleans, the WINNING query's names, and the manager over a fake runtime."""
 
 from __future__ import annotations
 
 import os
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _database, _envfile
+from ansible_collections.darevel.postgres.plugins.module_utils import _database, _envfile, _scram
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
 
 ITEM = {"name": "chat", "port": 5434, "database": "darevel_chat", "owner": "darevel_chat_owner",
         "owner_password": "o" * 20, "env_host": "127.0.0.1"}
@@ -37,6 +39,102 @@ def test_is_true():
     assert not _database.is_true(False) and not _database.is_true("f") and not _database.is_true(None)
 
 
-def test_container_render_quotes_identifiers_and_literals():
-    text = _database.ContainerSession.render("ALTER ROLE {} PASSWORD %s", ('a"b',), ("it's",))
-    assert text == "ALTER ROLE \"a\"\"b\" PASSWORD 'it''s'"
+def test_winning_names_each_setting_as_one_literal():
+    names = ["ssl", "it's", "a,b", "{x}", "50%", 'q"uote']
+    text = base.render(_database.winning(names), (), tuple(names))
+    assert "ANY(ARRAY['ssl', 'it''s', 'a,b', '{x}', '50%', 'q\"uote']::text[])" in text
+    assert text.count("%s") == 0 and "ORDER BY f.name" in text
+
+
+class FakeSession(base.Session):
+    """Answers like a runtime's session: every value is the server's text, NULL is None."""
+
+    def __init__(self, answers: dict, log: list) -> None:
+        self.answers, self.log = answers, log
+
+    def rows(self, text, idents=(), params=()):
+        self.log.append(base.render(text, idents, params))
+        return next((rows for start, rows in self.answers.items() if text.startswith(start)), [])
+
+
+class FakeRuntime(base.Runtime):
+    def __init__(self, answers: dict) -> None:
+        super().__init__("instance 'chat'")
+        self.answers, self.log, self.databases, self.cleaned = answers, [], [], False
+
+    def session(self, database="postgres"):
+        self.databases.append(database)
+        return FakeSession(self.answers, self.log)
+
+    def cleanup(self):
+        self.cleaned = True
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params) -> None:
+        self.check_mode = check_mode
+        self.params = dict({"docker_host": "unix:///run/other.sock", "socket_dir": "/run/pg", "file_modes": False,
+                            "workers": 1}, **params)
+
+
+def manager(monkeypatch, runtime, check_mode=False):
+    picked = []
+
+    def select(kind, item, **kwargs):
+        picked.append((kind, item, kwargs))
+        return runtime
+    monkeypatch.setattr(_database, "select_runtime", select)
+    return _database.DatabaseManager(FakeModule(check_mode)), picked
+
+
+def test_the_runtime_is_the_container_as_its_owner_or_the_native_cluster(monkeypatch):
+    runtime = FakeRuntime({})
+    db, picked = manager(monkeypatch, runtime)
+    db._session(dict(ITEM, container="darevel-postgres-chat"), "darevel_chat")
+    db._session(ITEM)
+    options = {"docker_host": "unix:///run/other.sock", "socket_dir": "/run/pg"}
+    assert picked == [("docker", {"name": "chat", "container": "darevel-postgres-chat", "user": "darevel_chat_owner"},
+                       options), ("native", ITEM, options)]
+    assert runtime.databases == ["darevel_chat", "postgres"]
+
+
+def test_a_converged_instance_read_as_text_changes_nothing(monkeypatch):
+    item = dict(ITEM, app_role="darevel_chat_app", app_password="a" * 20, env_file=None)
+    runtime = FakeRuntime({
+        "SELECT rolpassword FROM": [(_scram.verifier(item["owner_password"]),)],
+        "SELECT pg_get_userbyid": [("darevel_chat_owner",)],
+        "SELECT rolpassword, NOT": [(_scram.verifier(item["app_password"]), "t")],
+        "SELECT rolpassword IS NOT NULL": [("f",)],
+        "SELECT has_database_privilege": [("t",)]})
+    db, _picked = manager(monkeypatch, runtime)
+    result = db.converge(item)
+    assert result["queries"] == [] and result["changed"] is False
+    assert runtime.databases == ["postgres", "darevel_chat"] and runtime.cleaned
+
+
+def test_text_false_values_are_repaired_with_masked_verifiers(monkeypatch):
+    item = dict(ITEM, app_role="darevel_chat_app", app_password="a" * 20)
+    runtime = FakeRuntime({
+        "SELECT rolpassword FROM": [(None,)],
+        "SELECT pg_get_userbyid": [("darevel_chat_owner",)],
+        "SELECT rolpassword, NOT": [(None, "f")],
+        "SELECT rolpassword IS NOT NULL": [("t",)],
+        "SELECT has_database_privilege": [("f",)]})
+    db, _picked = manager(monkeypatch, runtime)
+    queries = db.converge(item)["queries"]
+    assert queries[:4] == ["ALTER ROLE darevel_chat_owner LOGIN PASSWORD 'SCRAM-SHA-256$********'",
+                           "ALTER ROLE darevel_chat_app PASSWORD 'SCRAM-SHA-256$********'",
+                           "ALTER ROLE darevel_chat_app %s" % _database.APP_ATTRIBUTES,
+                           "ALTER ROLE postgres PASSWORD NULL"]
+    assert queries[4:] == [template.format(*(item[k] for k in keys)) for template, keys in _database.GRANTS]
+    sent = "\n".join(runtime.log)
+    assert 'ALTER ROLE "darevel_chat_owner" LOGIN PASSWORD \'SCRAM-SHA-256$4096:' in sent
+    assert "o" * 20 not in sent and "a" * 20 not in sent
+
+
+def test_check_mode_sends_nothing_that_changes(monkeypatch):
+    runtime = FakeRuntime({})
+    db, _picked = manager(monkeypatch, runtime, check_mode=True)
+    result = db.converge(dict(ITEM, enforce=["ssl"]))
+    assert result["changed"] is True and result["queries"][0].startswith("CREATE ROLE darevel_chat_owner LOGIN")
+    assert all(sql.startswith("SELECT") for sql in runtime.log), runtime.log
