@@ -15,7 +15,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # OS packages the test suite needs on a Debian 12 machine.
-TEST_OS_PACKAGES := postgresql postgresql-common postgresql-contrib debootstrap docker.io git rsync docker-compose docker-registry socat
+TEST_OS_PACKAGES := postgresql postgresql-common postgresql-contrib debootstrap docker.io git rsync docker-compose docker-registry socat default-jdk-headless libpostgresql-jdbc-java
 
 .PHONY: help up down start stop restart logs status audit venv test test-deps unit lint sanity integration fleet build-test installed molecule bench clean
 

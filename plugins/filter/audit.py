@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
 
-STATUS_CELLS = {"pass": "pass", "fail": "FAIL", "not_applicable": "n/a"}
+STATUS_CELLS = {"pass": "pass", "fail": "FAIL", "not_applicable": "n/a", "not_audited": "not audited",
+                "not_configured": "not configured"}
 
 
 def audit_items(plan: list, runtime: str = "native") -> list:
@@ -24,6 +25,8 @@ def audit_items(plan: list, runtime: str = "native") -> list:
             item["listen_addresses"] = [a.strip() for a in listen.split(",")] if isinstance(listen, str) else list(listen)
         if inst.get("extensions"):
             item["extensions"] = list(inst["extensions"])
+        if inst.get("loopback_tls") is False:
+            item["loopback_tls"] = False
         if runtime == "docker":
             item["container"] = (inst.get("docker") or {}).get("name") or inst.get("container")
         items.append(item)
@@ -42,10 +45,16 @@ def audit_table(instances: list) -> list:
         rows.append([item["id"], item["cis"], item["severity"], title]
                     + [STATUS_CELLS.get(i["controls"][index]["status"], "?") for i in instances])
     lines = aligned(rows)
-    totals = ["%s: %d pass, %d fail, %d n/a" % (i["name"], i["summary"]["pass"], i["summary"]["fail"],
-                                                i["summary"]["not_applicable"]) for i in instances]
+    totals = ["%s: not audited" % i["name"] if i.get("error") else "%s: %d pass, %d fail, %d n/a%s" % (
+        i["name"], i["summary"]["pass"], i["summary"]["fail"], i["summary"]["not_applicable"],
+        ", %d not configured" % i["summary"]["not_configured"] if i["summary"].get("not_configured") else "")
+        for i in instances]
     lines += ["", "; ".join(totals)]
     for inst in instances:
+        if inst.get("error"):
+            first_control = inst["controls"][0] if inst["controls"] else {"evidence": inst["error"], "fix": "-"}
+            lines.append("%s: %s; fix: %s" % (inst["name"], first_control["evidence"], first_control["fix"]))
+            continue
         for item in inst["controls"]:
             if item["status"] == "fail":
                 lines.append("%s %s (%s): %s; fix: %s" % (inst["name"], item["id"], item["severity"],

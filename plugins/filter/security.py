@@ -76,7 +76,7 @@ def _docker_command(command: list, wanted: dict) -> list:
 
 
 def security_plan(plan: list, environment: str = "dev", runtime: str = "native", tls: bool = False,
-                  listen=None, own_certs=None) -> list:
+                  listen=None, own_certs=None, min_protocol=None) -> list:
     """The plan with each instance's security settings merged into its settings (native) or its
     container's -c arguments (docker), its pg_hba rules and, with TLS, its certificate paths."""
     if environment not in _security.ENVIRONMENTS:
@@ -85,7 +85,8 @@ def security_plan(plan: list, environment: str = "dev", runtime: str = "native",
     for instance in plan:
         instance = dict(instance)
         own = (own_certs or {}).get(instance["name"])
-        wanted = _security.settings(instance, environment, runtime, bool(tls), list(listen or []), own)
+        wanted = _security.settings(instance, environment, runtime, bool(tls), list(listen or []), own,
+                                    str(min_protocol or "TLSv1.2"))
         instance["settings"] = _security.merged(wanted, instance.get("settings"))
         if instance.get("docker"):
             instance["docker"] = dict(instance["docker"], command=_docker_command(

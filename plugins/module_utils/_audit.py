@@ -21,6 +21,10 @@ from typing import Callable, NamedTuple, Optional
 from ansible_collections.darevel.postgres.plugins.module_utils import _scram
 
 PASS, FAIL, NA = "pass", "fail", "not_applicable"
+# An instance that could not be read: none of its controls was checked (never counted as failed or passed).
+NOT_AUDITED = "not_audited"
+# A control of a feature the collection does not configure yet (WAL archiving, physical backups).
+NOT_CONFIGURED = "not_configured"
 SEVERITIES = ("high", "medium", "low")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 UTC_ZONES = {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
@@ -35,7 +39,11 @@ SETTINGS = ("data_directory", "config_file", "hba_file", "ident_file", "listen_a
             "log_destination", "log_file_mode", "log_min_messages", "log_min_error_statement", "debug_print_parse",
             "debug_print_rewritten", "debug_print_plan", "log_connections", "log_disconnections",
             "log_error_verbosity", "log_hostname", "log_line_prefix", "log_statement", "log_timezone",
-            "shared_preload_libraries", "authentication_timeout", "server_version_num")
+            "shared_preload_libraries", "authentication_timeout", "server_version_num", "ssl_ciphers",
+            "auth_delay.milliseconds", "unix_socket_permissions", "archive_mode", "archive_command",
+            "archive_library")
+# ssl_ciphers elements that name key exchanges with forward secrecy (OpenSSL's names and aliases).
+FORWARD_SECRET = ("ECDHE", "DHE", "EECDH", "EDH", "kECDHE", "kDHE", "kEECDH", "kEDH", "TLS_")
 WEAK_PASSWORDS = ("postgres", "password", "changeme", "admin", "secret", "123456")
 
 
@@ -111,6 +119,26 @@ def listen_list(value: str) -> list[str]:
 
 def is_prod(ev: dict) -> bool:
     return ev.get("environment") == "prod"
+
+
+def native(ev: dict) -> bool:
+    return ev.get("runtime") != "docker"
+
+
+def libraries(ev: dict) -> list[str]:
+    return [part.strip().strip('"') for part in setting(ev, "shared_preload_libraries").split(",") if part.strip()]
+
+
+def cipher_problems(value: str) -> list[str]:
+    """The elements of an ssl_ciphers list that admit suites without forward secrecy: every element
+    that adds suites (not `!`, `-` or `+` ones, not @STRENGTH) must name an ECDHE or DHE key exchange."""
+    bad = []
+    for element in [e.strip() for e in re.split(r"[:, ]+", value) if e.strip()]:
+        if element[0] in "!-+" or element.startswith("@"):
+            continue
+        if not any(part.startswith(FORWARD_SECRET) for part in element.split("+")):
+            bad.append(element)
+    return bad
 
 
 def login_roles(ev: dict) -> list[dict]:
@@ -324,10 +352,10 @@ def _log_disconnections(ev):
         ev, "log_disconnections")
 
 
-@control("DP-LOG-08", "3.1.22", "low", "log_error_verbosity is default or verbose",
-         "set log_error_verbosity = default")
+@control("DP-LOG-08", "3.1.22", "low", "log_error_verbosity is verbose on prod (default or verbose on dev)",
+         "set log_error_verbosity = verbose (the prod converge does)")
 def _log_error_verbosity(ev):
-    return one_of(ev, "log_error_verbosity", ("default", "verbose"))
+    return one_of(ev, "log_error_verbosity", ("verbose",) if is_prod(ev) and native(ev) else ("default", "verbose"))
 
 
 @control("DP-LOG-09", "3.1.23", "low", "log_hostname is off",
@@ -505,6 +533,29 @@ def _hba_ssl(ev):
     return (FAIL if bad else PASS), "remote lines without TLS: %s" % ("; ".join(bad) or "none")
 
 
+@control("DP-HBA-06", "5.8, 6.8", "high", "On prod with TLS, loopback TCP lines need TLS too (unless the catalogue "
+         "says loopback_tls: false), after a hostnossl reject line for every address",
+         "make the loopback host lines hostssl and put hostnossl all all 0.0.0.0/0 reject and ::/0 reject before "
+         "the hostssl lines (the prod converge does)")
+def _hba_all_ssl(ev):
+    if not is_prod(ev) or not native(ev):
+        return NA, "%s: TLS is not required on every connection" % ("docker" if not native(ev) else "dev")
+    if not on(ev, "ssl"):
+        return NA, "ssl = off (DP-TLS-01 fails)"
+    tcp = [r for r in hba_rules(ev) if r.get("type", "").startswith("host")]
+    # Remote lines without TLS are DP-HBA-05's; this control covers loopback and the reject lines.
+    plain = [r for r in tcp if r.get("type") in ("host", "hostnossl") and r.get("method") != "reject"
+             and is_loopback_rule(r) and ev.get("loopback_tls") is not False]
+    problems = ["loopback without TLS: %s" % rule_text(r) for r in plain]
+    rejects = [i for i, r in enumerate(tcp) if r.get("type") == "hostnossl" and r.get("method") == "reject"
+               and is_wide(r)]
+    first_ssl = next((i for i, r in enumerate(tcp) if r.get("type") == "hostssl"), None)
+    if not rejects or (first_ssl is not None and min(rejects) > first_ssl):
+        problems.append("no hostnossl ... reject line before the hostssl lines")
+    return (FAIL if problems else PASS), "; ".join(problems) or "every TCP line is hostssl, after %d hostnossl " \
+        "reject line(s)" % len(rejects)
+
+
 @control("DP-NET-01", "5.6", "high", "The instance listens only where it should (dev: loopback; prod: the given addresses)",
          "set listen_addresses (dev: localhost; prod: the addresses given for the instance) and restart; docker: "
          "publish on 127.0.0.1")
@@ -532,6 +583,22 @@ def _published(ev: dict) -> tuple[str, str]:
     if open_to and not (is_prod(ev) or ev.get("allow_wide")):
         return FAIL, text + "; not loopback"
     return PASS, text
+
+
+@control("DP-NET-02", "2.6", "medium", "On prod the Unix socket is not open to every local user (0770 or stricter)",
+         "set unix_socket_permissions = 0770 and restart (the prod converge does); add the OS users that need the "
+         "socket to the group postgres")
+def _socket(ev):
+    value = setting(ev, "unix_socket_permissions")
+    if not native(ev):
+        return NA, "docker: the socket is inside the container"
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        return FAIL, "unix_socket_permissions = %s is not a mode" % (value or "-")
+    if not is_prod(ev):
+        return NA, "unix_socket_permissions = %s; dev: the socket stays open to local users (peer)" % value
+    return (FAIL if mode & 0o007 else PASS), "unix_socket_permissions = %s" % value
 
 
 @control("DP-AUTH-01", "5.2", "high", "password_encryption is scram-sha-256",
@@ -572,6 +639,58 @@ def _ssl_protocol(ev):
     return (PASS if TLS_VERSIONS.get(value, 0) >= 12 else FAIL), "ssl_min_protocol_version = %s" % value
 
 
+@control("DP-TLS-03", "6.10", "medium", "ssl_ciphers allows only cipher suites with forward secrecy",
+         "set ssl_ciphers to ECDHE and DHE suites only (the converge does, with TLS on)")
+def _ssl_ciphers(ev):
+    value = setting(ev, "ssl_ciphers")
+    if not on(ev, "ssl"):
+        return NA, "ssl = off (ssl_ciphers = %s)" % (value or "-")
+    bad = cipher_problems(value)
+    return (FAIL if bad or not value else PASS), "ssl_ciphers = %s%s" % (
+        value or "-", "; without forward secrecy: %s" % ", ".join(bad) if bad else "")
+
+
+@control("DP-AUTH-03", "5.6", "medium", "passwordcheck is loaded on prod",
+         "add passwordcheck to shared_preload_libraries and restart (the prod converge does); length and "
+         "well-known passwords are checked by the preflight, since only SCRAM verifiers reach the server")
+def _passwordcheck(ev):
+    found = "shared_preload_libraries = %s" % (setting(ev, "shared_preload_libraries") or "''")
+    if not is_prod(ev) or not native(ev):
+        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    return (PASS if "passwordcheck" in libraries(ev) else FAIL), found
+
+
+@control("DP-AUTH-04", "5.7", "medium", "auth_delay is loaded on prod and delays failed authentications",
+         "add auth_delay to shared_preload_libraries, set auth_delay.milliseconds (500) and restart (the prod "
+         "converge does)")
+def _auth_delay(ev):
+    delay = setting(ev, "auth_delay.milliseconds")
+    found = "shared_preload_libraries = %s, auth_delay.milliseconds = %s" % (
+        setting(ev, "shared_preload_libraries") or "''", delay or "-")
+    if not is_prod(ev) or not native(ev):
+        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    ok = "auth_delay" in libraries(ev) and delay.isdigit() and int(delay) > 0
+    return (PASS if ok else FAIL), found
+
+
+@control("DP-WAL-01", "7.4", "low", "WAL archiving is configured",
+         "physical backups (WAL archiving and a backup tool) are not configured by this release; the logical "
+         "backups of pg_backup are (docs/backups.md)")
+def _wal_archiving(ev):
+    command = setting(ev, "archive_command") or setting(ev, "archive_library")
+    mode = setting(ev, "archive_mode") or "off"
+    if mode in ("on", "always") and command and command != "(disabled)":
+        return PASS, "archive_mode = %s, archiving with %s" % (mode, command)
+    return NOT_CONFIGURED, "archive_mode = %s: not configured" % mode
+
+
+@control("DP-BKP-01", "8.2", "low", "A physical backup and restore tool is configured",
+         "physical backups are not configured by this release; the logical backups of pg_backup are "
+         "(docs/backups.md)")
+def _physical_backup(ev):
+    return NOT_CONFIGURED, "no physical backup tool configured (the logical backups of pg_backup are)"
+
+
 # --------------------------------------------------------------------------- evaluation and output
 
 
@@ -589,7 +708,7 @@ def evaluate(ev: dict) -> list[dict]:
 
 
 def summary(results: list[dict]) -> dict:
-    count = {s: sum(1 for r in results if r["status"] == s) for s in (PASS, FAIL, NA)}
+    count = {s: sum(1 for r in results if r["status"] == s) for s in (PASS, FAIL, NA, NOT_AUDITED, NOT_CONFIGURED)}
     count["failed_high"] = sorted(r["id"] for r in results if r["status"] == FAIL and r["severity"] == "high")
     return count
 
@@ -622,9 +741,11 @@ def weak_roles(stored: dict, databases: list[str]) -> list[str]:
 
 
 def unreachable(reason: str) -> list[dict]:
-    """An instance that could not be read: every control fails (unknown is not a pass)."""
-    return [{"id": c.id, "cis": c.cis, "title": c.title, "severity": c.severity, "status": FAIL,
-             "evidence": "not audited: %s" % reason, "fix": "start the instance and run the audit again"}
+    """An instance that could not be read: no control was checked, so each is not audited (neither
+    passed nor failed); the reason's own fix, when it gives one, is the fix (once)."""
+    cause, _sep, fix = reason.partition("; fix: ")
+    return [{"id": c.id, "cis": c.cis, "title": c.title, "severity": c.severity, "status": NOT_AUDITED,
+             "evidence": "not audited: %s" % cause, "fix": fix or "start the instance and run the audit again"}
             for c in CONTROLS]
 
 

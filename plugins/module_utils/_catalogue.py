@@ -60,6 +60,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "app_role": ((str,), False, "{database}_app"),
     "clients": ((list,), False, None),
     "listen_addresses": ((list,), False, None),
+    "loopback_tls": ((bool,), False, True),
 }
 PROFILES = ("web", "oltp", "dw", "mixed", "desktop")
 STORAGES = ("ssd", "hdd", "san")
@@ -67,7 +68,8 @@ RESOURCE_KEYS = ("memory", "cpus", "memory_reservation", "cpus_reservation")
 MEMORY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[bkmgBKMG]?")
 # On prod the security role owns these settings (and every ssl* one); through `settings` they could
 # weaken what it enforces, so they are refused there with the fix.
-PROD_MANAGED = sorted(set(_security.LOGGING) | set(_security.FORCED) | {"log_file_mode", "listen_addresses"})
+PROD_MANAGED = sorted(set(_security.LOGGING) | set(_security.FORCED) | set(_security.PROD)
+                      | {"log_file_mode", "listen_addresses"})
 DESCRIPTIONS = {
     "name": "Instance name; also the cluster name (`postgresql@VERSION-NAME`) and the key of its credentials.",
     "port": "TCP port, unique per catalogue, 1024-65535.",
@@ -92,6 +94,8 @@ DESCRIPTIONS = {
     "clients": "Networks (CIDR) allowed to connect over TCP besides this host; `hostssl` with "
                "scram-sha-256 on prod, `host` on dev; also the instance's firewall rule on prod.",
     "listen_addresses": "Addresses the native instance listens on (`postgres_listen_addresses` when omitted).",
+    "loopback_tls": "On prod with TLS, loopback TCP connections need TLS too (`hostssl`, and a `hostnossl ... "
+                    "reject` line before every TCP line); `false` keeps plain `host` lines for 127.0.0.1 and ::1.",
 }
 UNIQUE_FIELDS = ("name", "port", "database", "container", "volume")
 # The rules as docs/catalogue.md states them (scripts/gen-docs.py); docs/security.md says why.
@@ -186,6 +190,11 @@ def _check_types(entry: dict, label: str) -> list[str]:
         if types == (dict,):
             if not isinstance(value, dict):
                 problems.append("%s: %s %r must be a mapping; fix: write it as 'key: value' lines" % (
+                    label, key, value))
+            continue
+        if types == (bool,):
+            if not isinstance(value, bool):
+                problems.append("%s: %s %r must be true or false; fix: write true or false, unquoted" % (
                     label, key, value))
             continue
         if types == (list,):
@@ -355,8 +364,10 @@ def with_defaults(entry: dict, version: int) -> dict:
         if result.get(key) is None:
             if key == "version":
                 result[key] = version
-            elif default is not None:
+            elif isinstance(default, str):
                 result[key] = default.format_map(_Missing(result))
+            elif default is not None:
+                result[key] = default
     return result
 
 

@@ -57,7 +57,7 @@ def base_evidence(item: dict, params: dict) -> dict:
             "today": datetime.date.today().isoformat(), "database": item.get("database"), "owner": item.get("owner"),
             "app_role": item.get("app_role"), "expected_listen": item.get("listen_addresses"),
             "allow_wide": params.get("allow_any_address", False), "extensions_allowed": allowed,
-            "server_user": "postgres"}
+            "server_user": "postgres", "loopback_tls": item.get("loopback_tls", True) is not False}
 
 
 def merge(ev: dict, answer: dict, per_db: dict, stored: dict) -> dict:

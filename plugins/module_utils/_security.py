@@ -39,6 +39,19 @@ LOGGING = {
     "log_statement": "ddl",
 }
 FORCED = {"password_encryption": "scram-sha-256"}
+# What prod adds on the native runtime (CIS 3.1.22, 5.6, 5.7): errors logged with their SQLSTATE
+# and source location; Debian's passwordcheck (a password equal to the role's name is refused,
+# even as a SCRAM verifier; length and complexity need the clear text, which the collection never
+# sends: the preflight checks those) and auth_delay (each failed authentication answered late).
+# The Unix socket (CIS 2.6) is 0770: the server's OS user and the members of its group (postgres)
+# connect through it, root too; other local users go through TCP.
+PROD = {"log_error_verbosity": "verbose", "auth_delay.milliseconds": "500", "unix_socket_permissions": "0770"}
+PROD_LIBRARIES = ("passwordcheck", "auth_delay")
+# TLS (CIS 6.9, 6.10): cipher suites of TLS 1.2 with forward secrecy only (ECDHE or DHE key
+# exchange, AEAD ciphers); TLS 1.3's suites all have it and are not governed by ssl_ciphers.
+SSL_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!MD5:!SHA1:!kRSA:!PSK:!SRP"
+TLS_MIN_PROTOCOLS = ("TLSv1.2", "TLSv1.3")  # postgres_tls_min_protocol (_validate checks it)
+LIBRARY_LISTS = ("shared_preload_libraries",)
 
 
 def _kinds(instance: dict) -> list[tuple[str, str, str]]:
@@ -127,14 +140,23 @@ def network_problems(instance: dict, allow_any: bool) -> tuple[list[str], list[s
 def hba_rules(instance: dict, environment: str, tls: bool) -> list[dict]:
     """The whole pg_hba of one instance, as rules: peer for the superuser on the socket, SCRAM on
     loopback, and the instance's client networks for its own database and roles only (hostssl on
-    prod or with TLS)."""
+    prod or with TLS). On prod with TLS every TCP line is hostssl, loopback too unless the entry's
+    `loopback_tls` is false, after a `hostnossl ... reject` for each address family (CIS 5.8, 6.8)."""
     rules = [
         {"type": "local", "database": "all", "user": "postgres", "address": "",
          "method": "peer map=%s" % SUPERUSER_MAP},
         {"type": "local", "database": "all", "user": "all", "address": "", "method": "peer"},
-        {"type": "host", "database": "all", "user": "all", "address": "127.0.0.1/32", "method": "scram-sha-256"},
-        {"type": "host", "database": "all", "user": "all", "address": "::1/128", "method": "scram-sha-256"},
     ]
+    strict = environment == "prod" and tls
+    loopback = [{"type": "hostssl" if strict and instance.get("loopback_tls", True) is not False else "host",
+                 "database": "all", "user": "all", "address": address, "method": "scram-sha-256"}
+                for address in ("127.0.0.1/32", "::1/128")]
+    plain = [rule for rule in loopback if rule["type"] == "host"]
+    rules += plain
+    if strict:
+        rules += [{"type": "hostnossl", "database": "all", "user": "all", "address": address, "method": "reject"}
+                  for address in ("0.0.0.0/0", "::/0")]
+    rules += [rule for rule in loopback if rule["type"] == "hostssl"]
     remote = "hostssl" if environment == "prod" or tls else "host"
     users = "%s,%s" % (instance["owner"], instance["app_role"])
     for client in instance.get("clients") or []:
@@ -218,28 +240,43 @@ def tls_names(instance: dict, host: str, extra: Optional[list] = None) -> list[s
 
 
 def settings(instance: dict, environment: str, runtime: str, tls: bool, listen: Optional[list] = None,
-             own_cert: Optional[dict] = None) -> dict:
+             own_cert: Optional[dict] = None, min_protocol: str = "TLSv1.2") -> dict:
     """Security settings of one instance (the catalogue's settings are applied over them by
     `merged`). Docker: the container must listen on its own interface and gets no TLS."""
     wanted: dict[str, Any] = dict(LOGGING, **FORCED)
     if runtime == "docker":
         return wanted
     wanted["log_file_mode"] = "0600"
+    if environment == "prod":
+        wanted.update(PROD)
+        wanted["shared_preload_libraries"] = ",".join(PROD_LIBRARIES)
     addresses = instance.get("listen_addresses") if environment == "prod" else None
     addresses = addresses or (listen if environment == "prod" else None) or ["localhost"]
     wanted["listen_addresses"] = ",".join(addresses)
     if tls:
         paths = own_cert or tls_paths(instance["name"])
         wanted.update({"ssl": "on", "ssl_cert_file": paths["cert"], "ssl_key_file": paths["key"],
-                       "ssl_min_protocol_version": "TLSv1.2"})
+                       "ssl_min_protocol_version": min_protocol, "ssl_ciphers": SSL_CIPHERS})
     return wanted
 
 
+def library_list(value: Any) -> list[str]:
+    return [part.strip().strip('"') for part in str(value or "").split(",") if part.strip().strip('"')]
+
+
 def merged(wanted: dict, pinned: Optional[dict]) -> dict:
+    """The catalogue's settings over the security settings; password_encryption stays SCRAM, and the
+    libraries the baseline loads stay loaded next to the catalogue's own."""
     result = dict(wanted)
     result.update(pinned or {})
     result.update(FORCED)
+    for name in LIBRARY_LISTS:
+        if name in wanted and name in (pinned or {}):
+            libraries = library_list(wanted[name])
+            libraries += [lib for lib in library_list(pinned[name]) if lib not in libraries]
+            result[name] = ",".join(libraries)
     return result
+
 
 
 def firewall_rules(instances: list[dict], table: str = "darevel_postgres") -> str:

@@ -206,8 +206,19 @@ def _locale(value: Any) -> Optional[str]:
     return "is not a locale name; fix: write one such as C.UTF-8 or en_US.UTF-8"
 
 
+# The TLS versions ssl_min_protocol_version may be raised to (_security.TLS_MIN_PROTOCOLS).
+TLS_MIN_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
+
+
+def _tls_protocol(value: Any) -> Optional[str]:
+    if value in TLS_MIN_PROTOCOLS:
+        return None
+    return "is not TLSv1.2 or TLSv1.3; fix: set TLSv1.2 (the default) or TLSv1.3"
+
+
 HOST_VALUES = {
     "postgres_docker_image": _image, "postgres_docker_bind_address": _address,
+    "postgres_tls_min_protocol": _tls_protocol,
     "postgres_backup_cron_time": _cron, "postgres_backup_on_calendar": _calendar, "postgres_locale": _locale,
     "postgres_backup_randomized_delay": _timespan,
 }

@@ -14,7 +14,7 @@ description:
   - Reads each instance's settings, C(pg_hba.conf) rules, roles, database and schema privileges,
     extensions and file modes, and evaluates every control of the collection's audit (see
     C(docs/security.md)). Each control has our id, the closest CIS PostgreSQL 15 Benchmark
-    recommendation, a severity, a status (V(pass), V(fail) or V(not_applicable)), the evidence and the fix.
+    recommendation, a severity, a status (V(pass), V(fail), V(not_applicable), V(not_configured); V(not_audited) for an instance that cannot be read), the evidence and the fix.
   - Read-only; runs the same in check mode. Native instances are read as C(postgres) over the Unix
     socket (root is mapped to it by the instance's ident map) and with C(stat); containers through
     C(psql) and C(stat) inside them.
@@ -67,6 +67,10 @@ options:
         description: Extensions this instance may have, besides O(extensions_allowed).
         type: list
         elements: str
+      loopback_tls:
+        description: The catalogue's C(loopback_tls); V(false) lets plain C(host) lines on loopback pass on prod.
+        type: bool
+        default: true
   layout:
     description: Native layout, as in M(darevel.postgres.pg_instance).
     type: str
@@ -133,14 +137,14 @@ instances:
       description: The server's version (null when it could not be read).
       type: str
     error:
-      description: Why the instance could not be read (every control then fails).
+      description: Why the instance could not be read (each control is then V(not_audited), and the audit role fails).
       type: str
     controls:
       description: One entry per control, with C(id), C(cis), C(title), C(severity), C(status), C(evidence), C(fix).
       type: list
       elements: dict
     summary:
-      description: Counts of V(pass), V(fail), V(not_applicable) and the ids of the failed high controls (C(failed_high)).
+      description: Counts of V(pass), V(fail), V(not_applicable), V(not_audited), V(not_configured) and the ids of the failed high controls (C(failed_high)).
       type: dict
 failed_high:
   description: Every failed control of severity high, as C(<instance>, <control id>) joined by a colon.
@@ -167,6 +171,7 @@ def main() -> None:
                 "container": {"type": "str"},
                 "listen_addresses": {"type": "list", "elements": "str"},
                 "extensions": {"type": "list", "elements": "str"},
+                "loopback_tls": {"type": "bool", "default": True},
             }},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},

@@ -43,14 +43,18 @@ def good() -> dict:
             "ssl_key_file": "/etc/tls/chat/server.key", "logging_collector": "off", "log_destination": "stderr",
             "log_file_mode": "0600", "log_min_messages": "warning", "log_min_error_statement": "error",
             "debug_print_parse": "off", "debug_print_rewritten": "off", "debug_print_plan": "off",
-            "log_connections": "on", "log_disconnections": "on", "log_error_verbosity": "default",
+            "log_connections": "on", "log_disconnections": "on", "log_error_verbosity": "verbose",
             "log_hostname": "off", "log_line_prefix": "%m [%p] %q%u@%d from %h (%a) ", "log_statement": "ddl",
-            "log_timezone": "UTC", "shared_preload_libraries": "", "authentication_timeout": "60",
+            "log_timezone": "UTC", "shared_preload_libraries": "passwordcheck,auth_delay",
+            "authentication_timeout": "60", "auth_delay.milliseconds": "500", "unix_socket_permissions": "0770",
+            "ssl_ciphers": "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!MD5:!SHA1:!kRSA",
         },
         "hba": [hba(1, "local", "peer", user=("postgres",)), hba(2, "local", "peer"),
-                hba(3, "host", "scram-sha-256", "127.0.0.1", "255.255.255.255"),
-                hba(4, "host", "scram-sha-256", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-                hba(5, "hostssl", "scram-sha-256", "10.0.20.0", "255.255.255.0", ("darevel_chat",),
+                hba(3, "hostnossl", "reject", "0.0.0.0", "0.0.0.0"),
+                hba(4, "hostnossl", "reject", "::", "::"),
+                hba(5, "hostssl", "scram-sha-256", "127.0.0.1", "255.255.255.255"),
+                hba(6, "hostssl", "scram-sha-256", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+                hba(7, "hostssl", "scram-sha-256", "10.0.20.0", "255.255.255.0", ("darevel_chat",),
                     ("darevel_chat_owner", "darevel_chat_app"))],
         "roles": [role("postgres", oid=10, super_=True, password="none", createdb=True, createrole=True,
                        replication=True, bypassrls=True),
@@ -131,7 +135,9 @@ def test_the_compliant_instance_passes_every_applicable_control():
     found = results(good())
     assert len(found) >= 25
     not_passed = {i: (r["status"], r["evidence"]) for i, r in found.items() if r["status"] != PASS}
-    assert not_passed == {"DP-LOG-13": (NA, found["DP-LOG-13"]["evidence"])}
+    assert not_passed == {"DP-LOG-13": (NA, found["DP-LOG-13"]["evidence"]),
+                          "DP-WAL-01": (_audit.NOT_CONFIGURED, "archive_mode = off: not configured"),
+                          "DP-BKP-01": (_audit.NOT_CONFIGURED, found["DP-BKP-01"]["evidence"])}
 
 
 def test_controls_are_complete_and_unique():
@@ -235,6 +241,34 @@ CASES = [
     ("DP-TLS-02", setting("ssl_min_protocol_version", "TLSv1.1"), FAIL, "TLSv1.1"),
     ("DP-TLS-02", setting("ssl_min_protocol_version", "TLSv1.3"), PASS, "TLSv1.3"),
     ("DP-TLS-02", setting("ssl", "off"), NA, "ssl = off"),
+    ("DP-TLS-03", setting("ssl_ciphers", "HIGH:MEDIUM:+3DES:!aNULL"), FAIL, "without forward secrecy: HIGH, MEDIUM"),
+    ("DP-TLS-03", setting("ssl_ciphers", "ECDHE+AESGCM:AES256-SHA"), FAIL, "without forward secrecy: AES256-SHA"),
+    ("DP-TLS-03", setting("ssl_ciphers", "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:@STRENGTH"), PASS,
+     "ECDHE-RSA"),
+    ("DP-TLS-03", setting("ssl", "off"), NA, "ssl = off"),
+    ("DP-AUTH-03", setting("shared_preload_libraries", "auth_delay"), FAIL, "shared_preload_libraries = auth_delay"),
+    ("DP-AUTH-03", both(setting("shared_preload_libraries", ""), field("environment", "dev")), NA, "dev"),
+    ("DP-AUTH-03", both(setting("shared_preload_libraries", ""), field("runtime", "docker")), NA, "docker"),
+    ("DP-AUTH-04", setting("shared_preload_libraries", "passwordcheck"), FAIL, "passwordcheck"),
+    ("DP-AUTH-04", setting("auth_delay.milliseconds", "0"), FAIL, "auth_delay.milliseconds = 0"),
+    ("DP-AUTH-04", setting("shared_preload_libraries", '"auth_delay", pg_stat_statements'), PASS, "500"),
+    ("DP-AUTH-04", both(setting("shared_preload_libraries", ""), field("environment", "dev")), NA, "dev"),
+    ("DP-HBA-06", add_hba(hba(8, "host", "scram-sha-256", "127.0.0.1", "255.255.255.255")), FAIL,
+     "loopback without TLS: line 8: host"),
+    ("DP-HBA-06", lambda ev: ev["hba"].__delitem__(slice(2, 4)), FAIL, "no hostnossl ... reject line"),
+    ("DP-HBA-06", both(add_hba(hba(8, "host", "scram-sha-256", "127.0.0.1", "255.255.255.255")),
+                       field("loopback_tls", False)), PASS, "every TCP line is hostssl"),
+    ("DP-HBA-06", field("environment", "dev"), NA, "dev"),
+    ("DP-HBA-06", setting("ssl", "off"), NA, "ssl = off"),
+    ("DP-NET-02", setting("unix_socket_permissions", "0777"), FAIL, "unix_socket_permissions = 0777"),
+    ("DP-NET-02", setting("unix_socket_permissions", "0700"), PASS, "0700"),
+    ("DP-NET-02", both(setting("unix_socket_permissions", "0777"), field("environment", "dev")), NA, "dev"),
+    ("DP-NET-02", both(setting("unix_socket_permissions", "0777"), field("runtime", "docker")), NA, "docker"),
+    ("DP-WAL-01", both(setting("archive_mode", "on"), setting("archive_command", "pgbackrest archive-push %p")),
+     PASS, "archive_mode = on"),
+    ("DP-LOG-08", setting("log_error_verbosity", "default"), FAIL, "log_error_verbosity = default"),
+    ("DP-LOG-08", both(setting("log_error_verbosity", "default"), field("environment", "dev")), PASS, "default"),
+    ("DP-LOG-08", both(setting("log_error_verbosity", "terse"), field("environment", "dev")), FAIL, "terse"),
 ]
 
 
@@ -249,7 +283,8 @@ def test_control(ident, change, status, text):
 
 def test_every_control_has_a_failing_case():
     failing = {c[0] for c in CASES if c[2] == FAIL}
-    assert failing == {c.id for c in _audit.CONTROLS} - {"DP-LOG-13"}  # pgaudit is a note, never a failure
+    # pgaudit is a note, never a failure; archiving and physical backups are "not configured" until configured
+    assert failing == {c.id for c in _audit.CONTROLS} - {"DP-LOG-13", "DP-WAL-01", "DP-BKP-01"}
 
 
 def test_missing_evidence_never_raises_and_unknown_settings_fail():
@@ -260,13 +295,20 @@ def test_missing_evidence_never_raises_and_unknown_settings_fail():
         assert found[ident] == FAIL, ident
 
 
-def test_summary_and_unreachable():
-    down = _audit.unreachable("instance 'chat': not running")
-    assert len(down) == len(_audit.CONTROLS) and {r["status"] for r in down} == {FAIL}
+def test_an_instance_that_cannot_be_read_is_not_audited_and_its_fix_is_given_once():
+    down = _audit.unreachable("instance 'chat': not running; fix: start it (make start APPS=chat) and run the "
+                              "audit again")
+    assert len(down) == len(_audit.CONTROLS) and {r["status"] for r in down} == {_audit.NOT_AUDITED}
     count = _audit.summary(down)
-    assert count["fail"] == len(down) and count["pass"] == 0
-    assert count["failed_high"] == sorted(c.id for c in _audit.CONTROLS if c.severity == "high")
-    assert "not running" in down[0]["evidence"]
+    assert count["not_audited"] == len(down)
+    assert count["fail"] == 0 and count["pass"] == 0 and count["failed_high"] == [], "not read is not failed"
+    assert down[0]["evidence"] == "not audited: instance 'chat': not running"
+    assert down[0]["fix"] == "start it (make start APPS=chat) and run the audit again"
+    table = audit_filter.audit_table([{"name": "chat", "error": "instance 'chat': not running; fix: start it", "controls": down,
+                          "summary": count}])
+    text = "\n".join(table)
+    assert "chat: not audited" in text and text.count("fix:") == 1, text
+    assert "FAIL" not in text and "0 pass" not in text
 
 
 @pytest.mark.parametrize("password, weak", [

@@ -328,8 +328,14 @@ def test_defaults_filled():
         "name": "wiki", "port": 5440, "database": "darevel_wiki", "owner": "darevel_wiki_owner",
         "container": "darevel-postgres-wiki", "volume": "darevel-postgres-wiki-data", "purpose": "",
         "used_by": "", "backend_ports": "N/A", "compose_file": "apps/wiki/backend/postgres-compose.yml",
-        "version": 16, "profile": "mixed", "storage": "ssd", "app_role": "darevel_wiki_app",
+        "version": 16, "profile": "mixed", "storage": "ssd", "app_role": "darevel_wiki_app", "loopback_tls": True,
     }]
+
+
+@pytest.mark.parametrize("value", ["false", 0, "yes", "on"])
+def test_loopback_tls_is_a_boolean(value):
+    _plan, problems = _catalogue.validate([{"name": "wiki", "port": 5440, "database": "w", "loopback_tls": value}])
+    assert problems and "loopback_tls" in problems[0] and "must be true or false" in problems[0]
 
 
 @pytest.mark.parametrize("key, value, expected", [

@@ -93,6 +93,19 @@ def test_hba_prod_hostssl_for_clients_only_on_its_database():
     assert rules[0]["method"] == "peer map=darevel_superuser"
 
 
+def test_hba_prod_with_tls_needs_tls_on_every_tcp_line_loopback_included():
+    rules = _security.hba_rules(inst(clients=["10.0.20.0/24"]), "prod", True)
+    tcp = [(r["type"], r["address"], r["method"]) for r in rules if r["type"] != "local"]
+    assert tcp == [("hostnossl", "0.0.0.0/0", "reject"), ("hostnossl", "::/0", "reject"),
+                   ("hostssl", "127.0.0.1/32", "scram-sha-256"), ("hostssl", "::1/128", "scram-sha-256"),
+                   ("hostssl", "10.0.20.0/24", "scram-sha-256")]
+    opted_out = _security.hba_rules(inst(loopback_tls=False), "prod", True)
+    assert [(r["type"], r["address"]) for r in opted_out if r["type"] != "local"] == [
+        ("host", "127.0.0.1/32"), ("host", "::1/128"), ("hostnossl", "0.0.0.0/0"), ("hostnossl", "::/0")]
+    no_tls = _security.hba_rules(inst(), "prod", False)
+    assert not [r for r in no_tls if r["type"] == "hostnossl"], "without TLS nothing could connect over TCP"
+
+
 def test_hba_dev_host_lines():
     rules = _security.hba_rules(inst(clients=["192.168.1.0/24"]), "dev", False)
     assert rules[-1]["type"] == "host"
@@ -112,6 +125,40 @@ def test_settings_dev_prod_docker():
     assert own["listen_addresses"] == "10.0.0.9" and own["ssl_key_file"] == "/k"
     docker = _security.settings(inst(), "prod", "docker", True)
     assert "listen_addresses" not in docker and "ssl" not in docker and docker["log_connections"] == "on"
+
+
+def test_prod_native_gets_the_cis_baseline_and_dev_and_docker_do_not():
+    prod = _security.settings(inst(), "prod", "native", True, ["localhost"])
+    assert prod["log_error_verbosity"] == "verbose" and prod["auth_delay.milliseconds"] == "500"
+    assert prod["shared_preload_libraries"] == "passwordcheck,auth_delay"
+    assert prod["ssl_ciphers"] == _security.SSL_CIPHERS
+    from ansible_collections.darevel.postgres.plugins.module_utils import _audit
+    assert _audit.cipher_problems(prod["ssl_ciphers"]) == [], "the audit accepts what the converge sets"
+    strict = _security.settings(inst(), "prod", "native", True, ["localhost"], min_protocol="TLSv1.3")
+    assert strict["ssl_min_protocol_version"] == "TLSv1.3"
+    for other in (_security.settings(inst(), "dev", "native", False), _security.settings(inst(), "prod", "docker", True)):
+        assert not set(other) & {"log_error_verbosity", "auth_delay.milliseconds", "shared_preload_libraries"}
+    tls_dev = _security.settings(inst(), "dev", "native", True)
+    assert tls_dev["ssl_ciphers"] == _security.SSL_CIPHERS and "shared_preload_libraries" not in tls_dev
+
+
+def test_the_catalogues_libraries_are_loaded_next_to_the_baselines():
+    wanted = _security.settings(inst(), "prod", "native", False)
+    out = _security.merged(wanted, {"shared_preload_libraries": "pg_stat_statements, auth_delay"})
+    assert out["shared_preload_libraries"] == "passwordcheck,auth_delay,pg_stat_statements"
+    assert _security.merged({}, {"shared_preload_libraries": "pg_stat_statements"})["shared_preload_libraries"] == \
+        "pg_stat_statements"
+
+
+def test_prod_refuses_the_baselines_settings_through_the_catalogue_and_a_bad_tls_version():
+    from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _validate
+    problems = _catalogue.managed_settings_problems([inst(settings={"log_error_verbosity": "terse",
+                                                                    "auth_delay.milliseconds": "0"})], "prod")
+    assert len(problems) == 2 and all("managed by the security role" in p for p in problems)
+    assert _validate.host_variables_problems({"postgres_tls_min_protocol": "TLSv1.3"}) == []
+    bad = _validate.host_variables_problems({"postgres_tls_min_protocol": "TLSv1.1"})
+    assert bad and "postgres_tls_min_protocol 'TLSv1.1'" in bad[0] and "fix:" in bad[0]
+    assert _validate.TLS_MIN_PROTOCOLS == _security.TLS_MIN_PROTOCOLS
 
 
 def test_merged_keeps_pinned_but_forces_scram():

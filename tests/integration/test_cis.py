@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The CIS baseline of a fresh prod instance, on both native layouts, and the audit against it.
+
+it_cis_a (Debian layout, port 25596) and it_cis_g (generic layout, port 25597) are converged by
+site.yml on a prod-style inventory; each passes every applicable control of the audit, with the
+prod baseline loaded for real (passwordcheck refuses a password equal to the role's name,
+auth_delay answers a failed login late). Then it_cis_a is weakened one control at a time (an
+ALTER SYSTEM, a pg_hba line, a file mode): the audit fails exactly that control, and the next
+converge repairs it. An instance that is down is reported as not audited, and the audit fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+
+import psycopg2
+import pytest
+
+from conftest import REPO, VERSION, drop_cluster, postmaster_pid, psql
+
+SITE = REPO / "playbooks" / "site.yml"
+AUDIT = REPO / "playbooks" / "audit.yml"
+A = {"name": "it_cis_a", "port": 25596, "database": "it_cis_a"}
+G = {"name": "it_cis_g", "port": 25597, "database": "it_cis_g"}
+GENERIC_DATA = "/var/lib/postgresql/%d/%s" % (VERSION, G["name"])
+GENERIC_ENTRY = "/etc/darevel/postgres/instances/%d-%s.conf" % (VERSION, G["name"])
+
+
+def pw() -> str:
+    return "C1s-%s" % secrets.token_urlsafe(18)
+
+
+PASSWORDS = {"owner": {"it_cis_a": pw(), "it_cis_g": pw()}, "app": {"it_cis_a": pw(), "it_cis_g": pw()}}
+
+
+def variables(scratch, item: dict, layout: str) -> dict:
+    for sub in ("cis-credentials", "cis-env", "cis-reports-%s" % item["name"]):
+        (scratch / sub).mkdir(mode=0o700, exist_ok=True)
+    return {
+        "postgres_instances": [item], "postgres_environment": "prod", "postgres_runtime": "native",
+        "postgres_layout": layout,
+        "postgres_owner_passwords": PASSWORDS["owner"], "postgres_app_passwords": PASSWORDS["app"],
+        "postgres_credentials_dir": str(scratch / "cis-credentials"), "postgres_env_dir": str(scratch / "cis-env"),
+        "postgres_reports_dir": str(scratch / ("cis-reports-%s" % item["name"])),
+        "postgres_firewall_file": str(scratch / ("firewall-%s.nft" % item["name"])),
+        "postgres_tuning_memory_mb": 2048, "postgres_tuning_cpus": 2,
+    }
+
+
+def clean_generic() -> None:
+    if postmaster_pid(GENERIC_DATA):
+        subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/%d/bin/pg_ctl" % VERSION, "-D",
+                        GENERIC_DATA, "-m", "immediate", "-w", "stop"], capture_output=True, check=False)
+    for path in (GENERIC_ENTRY, "/var/log/postgresql/darevel-%d-%s.log" % (VERSION, G["name"])):
+        if os.path.exists(path):
+            os.unlink(path)
+    shutil.rmtree(GENERIC_DATA, ignore_errors=True)
+    shutil.rmtree("/etc/darevel/postgres/tls/%s" % G["name"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cis(ansible, scratch):
+    clean_generic()
+    runs = {}
+    try:
+        for item, layout in ((A, "debian"), (G, "generic")):
+            run = ansible.run(SITE, variables(scratch, item, layout))
+            assert run.rc == 0, run.explain()
+            runs[item["name"]] = run
+        yield runs
+    finally:
+        drop_cluster(A["name"])
+        shutil.rmtree("/etc/darevel/postgres/tls/%s" % A["name"], ignore_errors=True)
+        clean_generic()
+
+
+def audit(ansible, scratch, item: dict, layout: str = "debian") -> tuple:
+    """playbooks/audit.yml; (the run, {control id: status}, {control id: evidence})."""
+    run = ansible.run(AUDIT, variables(scratch, item, layout))
+    report = json.loads((scratch / ("cis-reports-%s" % item["name"]) / "localhost" / "audit.json").read_text())
+    controls = report["instances"][0]["controls"]
+    return run, {c["id"]: c["status"] for c in controls}, {c["id"]: c["evidence"] for c in controls}
+
+
+def failed(status: dict) -> list[str]:
+    return sorted(cid for cid, value in status.items() if value == "fail")
+
+
+@pytest.mark.parametrize("item, layout", [(A, "debian"), (G, "generic")], ids=["debian", "generic"])
+def test_a_fresh_prod_instance_passes_every_applicable_control(ansible, scratch, cis, item, layout):
+    run, status, evidence = audit(ansible, scratch, item, layout)
+    assert run.rc == 0, run.explain()
+    assert failed(status) == [], {cid: evidence[cid] for cid in failed(status)}
+    for cid in ("DP-LOG-08", "DP-TLS-03", "DP-AUTH-03", "DP-AUTH-04", "DP-TLS-01", "DP-TLS-02"):
+        assert status[cid] == "pass", (cid, evidence[cid])
+    port = item["port"]
+    assert psql(port, "SHOW log_error_verbosity") == "verbose"
+    assert psql(port, "SHOW shared_preload_libraries") == "passwordcheck,auth_delay"
+    assert psql(port, "SHOW auth_delay.milliseconds") == "500ms"
+    assert psql(port, "SHOW unix_socket_permissions") == "0770"
+
+
+def test_passwordcheck_and_auth_delay_act_for_real(cis):
+    with pytest.raises(AssertionError) as caught:
+        psql(A["port"], "ALTER ROLE it_cis_a_app PASSWORD 'it_cis_a_app-2026'")
+    assert "password must not contain user name" in str(caught.value)
+    started = time.monotonic()
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(host="127.0.0.1", port=A["port"], user="it_cis_a_app", password="wrong-password",
+                         dbname=A["database"], sslmode="require", connect_timeout=10).close()
+    assert time.monotonic() - started >= 0.45, "a failed login is answered after auth_delay.milliseconds"
+
+
+def hba_path() -> str:
+    return "/etc/postgresql/%d/%s/pg_hba.conf" % (VERSION, A["name"])
+
+
+def weaken_sql(statement: str):
+    def apply():
+        psql(A["port"], statement)
+        psql(A["port"], "SELECT pg_reload_conf()")
+        time.sleep(0.5)
+    return apply
+
+
+def weaken_hba():
+    with open(hba_path(), "a") as handle:
+        handle.write("host it_cis_a it_cis_a_app 10.77.0.0/16 scram-sha-256\n")
+    psql(A["port"], "SELECT pg_reload_conf()")
+    time.sleep(0.5)
+
+
+def weaken_loopback():
+    with open(hba_path()) as handle:
+        text = handle.read()
+    with open(hba_path(), "w") as handle:
+        handle.write(text.replace("hostssl  all             all                             127.0.0.1/32",
+                                  "host     all             all                             127.0.0.1/32"))
+    assert "\nhost     all" in open(hba_path()).read(), "the loopback line was found and made plain"
+    psql(A["port"], "SELECT pg_reload_conf()")
+    time.sleep(0.5)
+
+
+def weaken_mode():
+    os.chmod("/var/lib/postgresql/%d/%s" % (VERSION, A["name"]), 0o750)
+
+
+# One weakness at a time: the control that must fail alone.
+WEAKENINGS = [
+    ("DP-LOG-08", weaken_sql("ALTER SYSTEM SET log_error_verbosity = 'default'")),
+    ("DP-TLS-03", weaken_sql("ALTER SYSTEM SET ssl_ciphers = 'HIGH:MEDIUM:+3DES:!aNULL'")),
+    ("DP-AUTH-04", weaken_sql("ALTER SYSTEM SET auth_delay.milliseconds = 0")),
+    ("DP-HBA-05", weaken_hba),
+    ("DP-HBA-06", weaken_loopback),
+    ("DP-FILE-01", weaken_mode),
+]
+
+
+@pytest.mark.parametrize("control, weaken", WEAKENINGS, ids=[w[0] for w in WEAKENINGS])
+def test_each_weakening_fails_exactly_its_control_and_the_next_converge_repairs_it(ansible, scratch, cis,
+                                                                                    control, weaken):
+    weaken()
+    _run, status, evidence = audit(ansible, scratch, A)
+    assert failed(status) == [control], {cid: evidence[cid] for cid in failed(status)}
+    repaired = ansible.run(SITE, variables(scratch, A, "debian"))
+    assert repaired.rc == 0, repaired.explain()
+    run, status, evidence = audit(ansible, scratch, A)
+    assert failed(status) == [], {cid: evidence[cid] for cid in failed(status)}
+    assert run.rc == 0
+
+
+def test_a_down_instance_is_not_audited_and_the_audit_fails(ansible, scratch, cis):
+    subprocess.run(["pg_ctlcluster", str(VERSION), A["name"], "stop"], check=True)
+    try:
+        run, status, evidence = audit(ansible, scratch, A)
+        assert run.rc != 0, "an instance that was not audited fails the audit"
+        assert set(status.values()) == {"not_audited"}
+        assert all(text.startswith("not audited: ") for text in evidence.values())
+        assert "0 pass" not in run.stdout and "fail: start" not in run.stdout
+        report = json.loads((scratch / "cis-reports-it_cis_a" / "localhost" / "audit.json").read_text())
+        control = report["instances"][0]["controls"][0]
+        assert control["fix"].count("fix:") == 0 and control["evidence"].count("fix:") == 0, control
+    finally:
+        subprocess.run(["pg_ctlcluster", str(VERSION), A["name"], "start"], check=True)
