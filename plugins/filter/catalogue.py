@@ -38,6 +38,15 @@ def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "l
             item.update({"app_role": i["app_role"], "app_password": app_passwords[index]})
         if i.get("enforce"):
             item["enforce"] = i["enforce"]
+        # With TLS (native), the backends' clients verify the server: against the host's CA when the
+        # collection made the certificate, else (certificates of your own) TLS without a known CA.
+        if i.get("lock_public_schema"):
+            item["lock_public_schema"] = True
+        tls = i.get("tls") if runtime == "native" else None
+        if tls:
+            item["env_sslmode"] = "verify-full" if tls.get("ca") else "require"
+            if tls.get("ca"):
+                item["env_sslrootcert"] = tls["ca"]
         if runtime == "docker":
             item["container"] = i["docker"]["name"]
         items.append(item)

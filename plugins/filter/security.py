@@ -96,6 +96,7 @@ def security_plan(plan: list, environment: str = "dev", runtime: str = "native",
         # a container's -c arguments already win over every file).
         instance["enforce"] = sorted(wanted) if runtime == "native" else []
         instance["tls"] = (own or _security.tls_paths(instance["name"])) if tls and runtime == "native" else None
+        instance["lock_public_schema"] = environment == "prod" and runtime == "native"
         out.append(instance)
     return out
 

@@ -475,6 +475,19 @@ def _public_create(ev):
         names(bad), names(sorted(db["name"] for db in dbs)))
 
 
+@control("DP-PRIV-03", "4.10", "medium", "On prod PUBLIC cannot use schema public in any database",
+         "REVOKE ALL ON SCHEMA public FROM PUBLIC in each database named and GRANT USAGE to the roles that need it "
+         "(the prod converge does)")
+def _public_usage(ev):
+    dbs = [db for db in ev.get("databases") or [] if db.get("allowconn")]
+    open_ = sorted(db["name"] for db in dbs if db.get("public_usage"))
+    found = "databases where PUBLIC may use public: %s (checked: %s)" % (names(open_), names(sorted(
+        db["name"] for db in dbs)))
+    if not is_prod(ev) or not native(ev):
+        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    return (FAIL if open_ else PASS), found
+
+
 @control("DP-PRIV-02", "4.4", "medium", "PUBLIC cannot CONNECT to the application database",
          "REVOKE CONNECT ON DATABASE <db> FROM PUBLIC and GRANT CONNECT to the owner and application roles")
 def _public_connect(ev):

@@ -20,7 +20,12 @@ from ansible_collections.darevel.postgres.plugins.module_utils._instance import 
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
-             "env_file", "env_host", "container", "enforce"]
+             "env_file", "env_host", "container", "enforce", "env_sslmode", "env_sslrootcert", "lock_public_schema"]
+# Does PUBLIC hold a privilege on schema public (CIS 4.10)? Checked in each database.
+PUBLIC_SCHEMA_OPEN = ("SELECT has_schema_privilege('public', 'public', 'USAGE') OR "
+                      "has_schema_privilege('public', 'public', 'CREATE')")
+OWNER_SCHEMA_OK = "SELECT has_schema_privilege(%s, 'public', 'USAGE') AND has_schema_privilege(%s, 'public', 'CREATE')"
+CONNECTABLE = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
 SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
 APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 # One row: does the application role hold exactly what it needs in its database (checked in that
@@ -81,6 +86,10 @@ def env_values(item: dict) -> dict:
     }
     if item.get("app_role"):
         values.update({"DB_APP_USER": item["app_role"], "DB_APP_PASSWORD": item["app_password"]})
+    if item.get("env_sslmode"):
+        values["PGSSLMODE"] = item["env_sslmode"]
+    if item.get("env_sslrootcert"):
+        values["PGSSLROOTCERT"] = item["env_sslrootcert"]
     return values
 
 
@@ -150,6 +159,7 @@ class DatabaseManager:
             queries += self._app_role(conn, item, before)
             queries += self._superuser(conn, item, before)
             queries += self._privileges(runtime, item, before)
+            queries += self._public_schema(runtime, conn, item, before)
             if conn is not None and not item.get("container"):
                 fixed, more = self._enforce(conn, item, file_diffs)
                 queries += more
@@ -255,6 +265,32 @@ class DatabaseManager:
             return [template.format(*(item[k] for k in keys)) for template, keys in GRANTS]
         with runtime.session(item["database"]) as conn:
             return self._grant(conn, item)
+
+    def _public_schema(self, runtime, conn, item: dict, before: dict) -> list[str]:
+        """On prod, PUBLIC holds nothing on schema public in any database (template1 included, so a
+        new database starts so); the owner keeps USAGE and CREATE there explicitly (PostgreSQL
+        before 15 gives them through PUBLIC only), the application role its USAGE (_privileges)."""
+        if not item.get("lock_public_schema"):
+            return []
+        revoke, grant = "REVOKE ALL ON SCHEMA public FROM PUBLIC", "GRANT USAGE, CREATE ON SCHEMA public TO {}"
+        if conn is None or (self.check_mode and before["database_owner"] is None):
+            # check mode before the database exists: what its creation would be followed by
+            return ["-- %s: %s" % (item["database"], revoke), "-- %s: %s" % (item["database"],
+                                                                          grant.format(item["owner"]))]
+        queries = []
+        for database in [row[0] for row in conn.rows(CONNECTABLE)]:
+            with runtime.session(database) as session:
+                if is_true(session.value(PUBLIC_SCHEMA_OPEN)) and session.value(
+                        "SELECT count(*) FROM pg_namespace WHERE nspname = 'public'") == "1":
+                    queries += ["-- %s: %s" % (database, revoke)]
+                    if not self.check_mode:
+                        session.execute(revoke)
+                if database == item["database"] and not is_true(session.value(
+                        OWNER_SCHEMA_OK, (), (item["owner"], item["owner"]))):
+                    queries += ["-- %s: %s" % (database, grant.format(item["owner"]))]
+                    if not self.check_mode:
+                        session.execute(grant, (item["owner"],))
+        return queries
 
     def _grant(self, conn, item: dict) -> list[str]:
         queries = []

@@ -42,7 +42,8 @@ GLOBAL_SQL = (
 ) % ", ".join("'%s'" % name for name in _audit.SETTINGS)
 DATABASE_SQL = (
     "SELECT json_build_object('public_create', (SELECT has_schema_privilege('public', oid, 'CREATE') "
-    "FROM pg_namespace WHERE nspname = 'public'), 'extensions', (SELECT coalesce(json_agg(extname ORDER BY extname), "
+    "FROM pg_namespace WHERE nspname = 'public'), 'public_usage', (SELECT has_schema_privilege('public', oid, "
+    "'USAGE') FROM pg_namespace WHERE nspname = 'public'), 'extensions', (SELECT coalesce(json_agg(extname ORDER BY extname), "
     "'[]'::json) FROM pg_extension))"
 )
 # Read inside the module only, to test for well-known passwords; never returned or logged.
@@ -66,7 +67,8 @@ def merge(ev: dict, answer: dict, per_db: dict, stored: dict) -> dict:
     databases = []
     for db in answer.get("databases") or []:
         extra = per_db.get(db["name"]) or {}
-        databases.append(dict(db, public_create=extra.get("public_create"), extensions=extra.get("extensions") or []))
+        databases.append(dict(db, public_create=extra.get("public_create"), public_usage=extra.get("public_usage"),
+                              extensions=extra.get("extensions") or []))
     ev.update(settings=settings, hba=answer.get("hba") or [], roles=answer.get("roles") or [], databases=databases,
               server_version=answer.get("server_version"),
               server_version_num=int(settings.get("server_version_num") or 0),

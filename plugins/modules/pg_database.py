@@ -51,6 +51,23 @@ options:
     description: Value of C(DB_HOST) in the env file.
     type: str
     default: localhost
+  env_sslmode:
+    description:
+      - C(PGSSLMODE) in the env file, the TLS mode the backends' clients use (libpq and PgJDBC
+        read the same values); none is written when omitted. The roles give V(verify-full) on
+        instances with TLS from the host's CA, V(require) with certificates of your own.
+    type: str
+    choices: [disable, prefer, require, verify-ca, verify-full]
+  env_sslrootcert:
+    description: C(PGSSLROOTCERT) in the env file, the CA certificate the clients verify the server with.
+    type: path
+  lock_public_schema:
+    description:
+      - Revoke every privilege of C(PUBLIC) on schema C(public) in every database of the instance
+        (C(template1) included), and grant C(USAGE, CREATE) there to O(owner) explicitly (CIS 4.10).
+        The roles set it on prod.
+    type: bool
+    default: false
   instances:
     description:
       - Several instances at once, handled concurrently. Mutually exclusive with O(name).
@@ -96,6 +113,17 @@ options:
         description: Settings to keep effective; see O(enforce).
         type: list
         elements: str
+      env_sslmode:
+        description: C(PGSSLMODE) in the env file; see O(env_sslmode).
+        type: str
+        choices: [disable, prefer, require, verify-ca, verify-full]
+      env_sslrootcert:
+        description: C(PGSSLROOTCERT) in the env file; see O(env_sslrootcert).
+        type: path
+      lock_public_schema:
+        description: See O(lock_public_schema).
+        type: bool
+        default: false
   app_role:
     description:
       - The application's role, with least privilege, C(LOGIN) and nothing else (C(NOSUPERUSER
@@ -210,6 +238,9 @@ PER_INSTANCE = {
     "app_role": {"type": "str"},
     "app_password": {"type": "str", "no_log": True},
     "enforce": {"type": "list", "elements": "str"},
+    "env_sslmode": {"type": "str", "choices": ["disable", "prefer", "require", "verify-ca", "verify-full"]},
+    "env_sslrootcert": {"type": "path"},
+    "lock_public_schema": {"type": "bool", "default": False},
 }
 
 

@@ -5,8 +5,10 @@
 
 it_cis_a (Debian layout, port 25596) and it_cis_g (generic layout, port 25597) are converged by
 site.yml on a prod-style inventory; each passes every applicable control of the audit, with the
-prod baseline loaded for real (passwordcheck refuses a password equal to the role's name,
-auth_delay answers a failed login late). Then it_cis_a is weakened one control at a time (an
+prod baseline loaded for real (passwordcheck refuses a password holding the role's name,
+auth_delay answers a failed login late, PUBLIC holds nothing on schema public in any database), and
+a Java backend (PgJDBC) connects with its env file's values over TLS verified against the host's
+CA, while a plain connection is rejected even on loopback. Then it_cis_a is weakened one control at a time (an
 ALTER SYSTEM, a pg_hba line, a file mode): the audit fails exactly that control, and the next
 converge repairs it. An instance that is down is reported as not audited, and the audit fails.
 """
@@ -18,6 +20,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 
 import psycopg2
@@ -29,6 +32,7 @@ SITE = REPO / "playbooks" / "site.yml"
 AUDIT = REPO / "playbooks" / "audit.yml"
 A = {"name": "it_cis_a", "port": 25596, "database": "it_cis_a"}
 G = {"name": "it_cis_g", "port": 25597, "database": "it_cis_g"}
+JDBC = "/usr/share/java/postgresql.jar"
 GENERIC_DATA = "/var/lib/postgresql/%d/%s" % (VERSION, G["name"])
 GENERIC_ENTRY = "/etc/darevel/postgres/instances/%d-%s.conf" % (VERSION, G["name"])
 
@@ -105,6 +109,11 @@ def test_a_fresh_prod_instance_passes_every_applicable_control(ansible, scratch,
     assert psql(port, "SHOW shared_preload_libraries") == "passwordcheck,auth_delay"
     assert psql(port, "SHOW auth_delay.milliseconds") == "500ms"
     assert psql(port, "SHOW unix_socket_permissions") == "0770"
+    for database in ("postgres", "template1", item["database"]):
+        assert psql(port, "SELECT has_schema_privilege('public', 'public', 'USAGE') OR "
+                          "has_schema_privilege('public', 'public', 'CREATE')", dbname=database) == "f", database
+    assert psql(port, "SELECT has_schema_privilege('%s_owner', 'public', 'CREATE')" % item["database"],
+                dbname=item["database"]) == "t"
 
 
 def test_passwordcheck_and_auth_delay_act_for_real(cis):
@@ -116,6 +125,27 @@ def test_passwordcheck_and_auth_delay_act_for_real(cis):
         psycopg2.connect(host="127.0.0.1", port=A["port"], user="it_cis_a_app", password="wrong-password",
                          dbname=A["database"], sslmode="require", connect_timeout=10).close()
     assert time.monotonic() - started >= 0.45, "a failed login is answered after auth_delay.milliseconds"
+
+
+def test_a_java_backend_connects_with_the_env_files_values_over_verified_tls(cis, scratch):
+    """PgJDBC (Debian's libpostgresql-jdbc-java), as the Java services and Keycloak use it, given only
+    what the instance's env file says: PGSSLMODE verify-full against the host's CA."""
+    sys.path.insert(0, str(REPO))
+    from ansible_collections.darevel.postgres.plugins.module_utils import _envfile
+    values = _envfile.parse((scratch / "cis-env" / "it_cis_a.env").read_text())
+    assert values["PGSSLMODE"] == "verify-full" and values["PGSSLROOTCERT"] == "/etc/darevel/postgres/tls/ca.crt"
+    java = shutil.which("java")
+    assert java and os.path.exists(JDBC), "the Makefile's TEST_OS_PACKAGES install default-jdk-headless and " \
+                                          "libpostgresql-jdbc-java"
+    done = subprocess.run([java, "-cp", JDBC, str(REPO / "tests" / "integration" / "jdbc" / "EnvConnect.java")],
+                          env=dict(os.environ, **values), capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["ssl=t", "version=%s" % done.stdout.split()[1].split("=")[1], "user=it_cis_a_app"]
+    assert done.stdout.split()[1] in ("version=TLSv1.2", "version=TLSv1.3")
+    plain = dict(values, PGSSLMODE="disable")
+    refused = subprocess.run([java, "-cp", JDBC, str(REPO / "tests" / "integration" / "jdbc" / "EnvConnect.java")],
+                             env=dict(os.environ, **plain), capture_output=True, text=True, timeout=180, check=False)
+    assert refused.returncode != 0 and "no encryption" in refused.stderr, "loopback without TLS is rejected"
 
 
 def hba_path() -> str:
@@ -148,6 +178,10 @@ def weaken_loopback():
     time.sleep(0.5)
 
 
+def weaken_public_schema():
+    psql(A["port"], "GRANT USAGE ON SCHEMA public TO PUBLIC", dbname=A["database"])
+
+
 def weaken_mode():
     os.chmod("/var/lib/postgresql/%d/%s" % (VERSION, A["name"]), 0o750)
 
@@ -159,6 +193,7 @@ WEAKENINGS = [
     ("DP-AUTH-04", weaken_sql("ALTER SYSTEM SET auth_delay.milliseconds = 0")),
     ("DP-HBA-05", weaken_hba),
     ("DP-HBA-06", weaken_loopback),
+    ("DP-PRIV-03", weaken_public_schema),
     ("DP-FILE-01", weaken_mode),
 ]
 

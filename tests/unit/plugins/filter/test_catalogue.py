@@ -43,6 +43,17 @@ def test_database_items(env_dir):
     ]
 
 
+def test_database_items_give_the_env_file_the_tls_the_backends_must_use():
+    plan = [dict(PLAN[0], tls={"ca": "/etc/darevel/postgres/tls/ca.crt", "cert": "/c", "key": "/k"}),
+            dict(PLAN[1], tls={"cert": "/own.crt", "key": "/own.key"})]
+    chat, mail = catalogue.database_items(plan, ["a", "b"], "/e")
+    assert (chat["env_sslmode"], chat["env_sslrootcert"]) == ("verify-full", "/etc/darevel/postgres/tls/ca.crt")
+    assert mail["env_sslmode"] == "require" and "env_sslrootcert" not in mail
+    docker = catalogue.database_items([dict(plan[0], docker={"name": "c"})], ["a"], "/e", runtime="docker")
+    assert "env_sslmode" not in docker[0]
+    assert not {"env_sslmode", "env_sslrootcert"} & set(catalogue.database_items(PLAN, ["a", "b"], "/e")[0])
+
+
 def test_database_items_default_host():
     assert {i["env_host"] for i in catalogue.database_items(PLAN, ["a", "b"], "/e")} == {"localhost"}
 
