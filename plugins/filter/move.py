@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
 
 PURGE_COLUMNS = ("instance", "runtime", "was", "result", "removed", "kept")

@@ -22,9 +22,11 @@ from ansible_collections.darevel.postgres.plugins.module_utils._runtime import s
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
              "env_file", "env_host", "container", "enforce", "env_sslmode", "env_sslrootcert", "lock_public_schema"]
 # Does PUBLIC hold a privilege on schema public (CIS 4.10)? Checked in each database.
-PUBLIC_SCHEMA_OPEN = ("SELECT has_schema_privilege('public', 'public', 'USAGE') OR "
-                      "has_schema_privilege('public', 'public', 'CREATE')")
-OWNER_SCHEMA_OK = "SELECT has_schema_privilege(%s, 'public', 'USAGE') AND has_schema_privilege(%s, 'public', 'CREATE')"
+# A database without a schema public answers no row.
+PUBLIC_SCHEMA_OPEN = ("SELECT has_schema_privilege('public', oid, 'USAGE') OR has_schema_privilege('public', oid, "
+                      "'CREATE') FROM pg_namespace WHERE nspname = 'public'")
+OWNER_SCHEMA_OK = ("SELECT has_schema_privilege(%s, oid, 'USAGE') AND has_schema_privilege(%s, oid, 'CREATE') "
+                   "FROM pg_namespace WHERE nspname = 'public'")
 CONNECTABLE = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
 SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
 APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
@@ -275,18 +277,17 @@ class DatabaseManager:
         revoke, grant = "REVOKE ALL ON SCHEMA public FROM PUBLIC", "GRANT USAGE, CREATE ON SCHEMA public TO {}"
         if conn is None or (self.check_mode and before["database_owner"] is None):
             # check mode before the database exists: what its creation would be followed by
-            return ["-- %s: %s" % (item["database"], revoke), "-- %s: %s" % (item["database"],
-                                                                          grant.format(item["owner"]))]
+            return ["-- %s: %s" % (item["database"], revoke),
+                    "-- %s: %s" % (item["database"], grant.format(item["owner"]))]
         queries = []
         for database in [row[0] for row in conn.rows(CONNECTABLE)]:
             with runtime.session(database) as session:
-                if is_true(session.value(PUBLIC_SCHEMA_OPEN)) and session.value(
-                        "SELECT count(*) FROM pg_namespace WHERE nspname = 'public'") == "1":
+                if is_true(session.value(PUBLIC_SCHEMA_OPEN)):
                     queries += ["-- %s: %s" % (database, revoke)]
                     if not self.check_mode:
                         session.execute(revoke)
-                if database == item["database"] and not is_true(session.value(
-                        OWNER_SCHEMA_OK, (), (item["owner"], item["owner"]))):
+                owner_ok = session.value(OWNER_SCHEMA_OK, (), (item["owner"], item["owner"]))
+                if database == item["database"] and owner_ok is not None and not is_true(owner_ok):
                     queries += ["-- %s: %s" % (database, grant.format(item["owner"]))]
                     if not self.check_mode:
                         session.execute(grant, (item["owner"],))

@@ -278,7 +278,6 @@ def merged(wanted: dict, pinned: Optional[dict]) -> dict:
     return result
 
 
-
 def firewall_rules(instances: list[dict], table: str = "darevel_postgres") -> str:
     """An nftables table of its own: per instance port, loopback and the instance's client networks
     are accepted and every other source is dropped. Other ports are not touched."""

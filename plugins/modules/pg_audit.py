@@ -14,7 +14,8 @@ description:
   - Reads each instance's settings, C(pg_hba.conf) rules, roles, database and schema privileges,
     extensions and file modes, and evaluates every control of the collection's audit (see
     C(docs/security.md)). Each control has our id, the closest CIS PostgreSQL 15 Benchmark
-    recommendation, a severity, a status (V(pass), V(fail), V(not_applicable), V(not_configured); V(not_audited) for an instance that cannot be read), the evidence and the fix.
+    recommendation, a severity, a status (V(pass), V(fail), V(not_applicable), V(not_configured);
+    V(not_audited) for an instance that cannot be read), the evidence and the fix.
   - Read-only; runs the same in check mode. Native instances are read as C(postgres) over the Unix
     socket (root is mapped to it by the instance's ident map) and with C(stat); containers through
     C(psql) and C(stat) inside them.

@@ -199,8 +199,8 @@ WEAKENINGS = [
 
 
 @pytest.mark.parametrize("control, weaken", WEAKENINGS, ids=[w[0] for w in WEAKENINGS])
-def test_each_weakening_fails_exactly_its_control_and_the_next_converge_repairs_it(ansible, scratch, cis,
-                                                                                    control, weaken):
+def test_each_weakening_fails_exactly_its_control_and_the_next_converge_repairs_it(
+        ansible, scratch, cis, control, weaken):
     weaken()
     _run, status, evidence = audit(ansible, scratch, A)
     assert failed(status) == [control], {cid: evidence[cid] for cid in failed(status)}

@@ -306,8 +306,8 @@ def test_an_instance_that_cannot_be_read_is_not_audited_and_its_fix_is_given_onc
     assert count["fail"] == 0 and count["pass"] == 0 and count["failed_high"] == [], "not read is not failed"
     assert down[0]["evidence"] == "not audited: instance 'chat': not running"
     assert down[0]["fix"] == "start it (make start APPS=chat) and run the audit again"
-    table = audit_filter.audit_table([{"name": "chat", "error": "instance 'chat': not running; fix: start it", "controls": down,
-                          "summary": count}])
+    table = audit_filter.audit_table([{"name": "chat", "error": "instance 'chat': not running; fix: start it",
+                                       "controls": down, "summary": count}])
     text = "\n".join(table)
     assert "chat: not audited" in text and text.count("fix:") == 1, text
     assert "FAIL" not in text and "0 pass" not in text

@@ -43,8 +43,10 @@ def quote_literal(value) -> str:
 
 def render(template: str, idents: tuple = (), params: tuple = ()) -> str:
     """`template` with {} filled by quoted identifiers and %s by quoted literals."""
-    text = template.format(*map(quote_ident, idents)) if idents else template
-    return text % tuple(quote_literal(p) for p in params) if params else text
+    if not params:
+        return template.format(*map(quote_ident, idents)) if idents else template
+    quoted = [quote_ident(i).replace("%", "%%") for i in idents]
+    return (template.format(*quoted) if idents else template) % tuple(quote_literal(p) for p in params)
 
 
 def mask_verifiers(text: str) -> str:

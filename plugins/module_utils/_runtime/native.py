@@ -63,9 +63,13 @@ class DriverSession(Session):
         self.conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
 
     def close(self) -> None:
+        """Never raises: a connection the server has closed is simply gone (the error that closed it
+        is the one reported)."""
         try:
-            if not self.conn.autocommit:
+            if not self.conn.closed and not self.conn.autocommit:
                 self.conn.rollback()
+        except psycopg2.Error:
+            pass
         finally:
             self.conn.close()
 

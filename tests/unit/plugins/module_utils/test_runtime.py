@@ -44,6 +44,7 @@ def test_psql_arguments_name_the_separators_the_parser_reads():
     ("ALTER ROLE {} PASSWORD %s", ("o",), ("SCRAM-SHA-256$4096:a$b:c",),
      "ALTER ROLE \"o\" PASSWORD 'SCRAM-SHA-256$4096:a$b:c'"),
     ("SELECT '%' || {}", ("x",), (), "SELECT '%' || \"x\""),
+    ("CREATE ROLE {} PASSWORD %s", ("a%b",), ("v",), "CREATE ROLE \"a%b\" PASSWORD 'v'"),
 ])
 def test_render_quotes_identifiers_and_literals(template, idents, params, out):
     assert base.render(template, idents, params) == out
