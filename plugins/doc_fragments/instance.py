@@ -30,3 +30,18 @@ options:
     type: int
     default: 6
 """
+
+    # How a module reaches one instance on either runtime (module_utils/_runtime.select_runtime).
+    CONNECTION = r"""
+options:
+  container:
+    description: Container name of the instance (docker runtime).
+    type: str
+  user:
+    description: Superuser to connect as; C(postgres) natively, the container's C(POSTGRES_USER) on docker.
+    type: str
+  socket_dir:
+    description: Directory of the native instances' Unix sockets.
+    type: path
+    default: /var/run/postgresql
+"""

@@ -121,6 +121,11 @@ def is_prod(ev: dict) -> bool:
     return ev.get("environment") == "prod"
 
 
+def ssl_off(ev: dict, name: str) -> tuple[str, str]:
+    """A TLS setting's control with TLS off: not applicable (DP-TLS-01 says whether TLS must be on)."""
+    return NA, "ssl = off (%s = %s)" % (name, setting(ev, name) or "-")
+
+
 def native(ev: dict) -> bool:
     return ev.get("runtime") != "docker"
 
@@ -648,7 +653,7 @@ def _ssl(ev):
 def _ssl_protocol(ev):
     value = setting(ev, "ssl_min_protocol_version")
     if not on(ev, "ssl"):
-        return NA, "ssl = off (ssl_min_protocol_version = %s)" % (value or "-")
+        return ssl_off(ev, "ssl_min_protocol_version")
     return (PASS if TLS_VERSIONS.get(value, 0) >= 12 else FAIL), "ssl_min_protocol_version = %s" % value
 
 
@@ -657,7 +662,7 @@ def _ssl_protocol(ev):
 def _ssl_ciphers(ev):
     value = setting(ev, "ssl_ciphers")
     if not on(ev, "ssl"):
-        return NA, "ssl = off (ssl_ciphers = %s)" % (value or "-")
+        return ssl_off(ev, "ssl_ciphers")
     bad = cipher_problems(value)
     return (FAIL if bad or not value else PASS), "ssl_ciphers = %s%s" % (
         value or "-", "; without forward secrecy: %s" % ", ".join(bad) if bad else "")

@@ -11,11 +11,11 @@ commands go to that unit (systemd as PID 1) or to `pg_ctlcluster --skip-systemct
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _security
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import write_owned
 
 SOCKET_DIR = "/var/run/postgresql"
 SUPERUSER_MAP = "darevel_superuser"
@@ -218,17 +218,5 @@ def write_auth_files(directory: str, write, check_mode: bool, hba: Optional[list
 
 
 def _write_as_owner(path: str, content: str, directory: str, mode: int = 0o640) -> None:
-    """Atomic write with the cluster owner's uid/gid."""
-    stat = os.stat(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chown(tmp, stat.st_uid, stat.st_gid)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Atomic write with the cluster owner's uid/gid (the owner of `directory`)."""
+    write_owned(path, content, directory, mode)

@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - darevel.postgres.instance
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
+  - darevel.postgres.instance.connection
 options:
   instances:
     description:
@@ -61,12 +62,6 @@ options:
         description: Databases to back up; every non-template database except C(postgres) when omitted.
         type: list
         elements: str
-  container:
-    description: Container name of the instance (docker runtime).
-    type: str
-  user:
-    description: Superuser to connect as; C(postgres) natively, the container's C(POSTGRES_USER) on docker.
-    type: str
   databases:
     description: Databases to back up; every non-template database except C(postgres) when omitted.
     type: list
@@ -111,10 +106,6 @@ options:
     description: Apply O(retention) after a verified backup; V(false) deletes nothing.
     type: bool
     default: true
-  socket_dir:
-    description: Directory of the native instances' Unix sockets.
-    type: path
-    default: /var/run/postgresql
   workers:
     description: How many instances are backed up at the same time; V(0) means the host's CPU count.
     type: int

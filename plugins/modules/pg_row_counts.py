@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
+  - darevel.postgres.instance.connection
 options:
   name:
     description: Instance name (the catalogue's C(name)), as the messages name it.
@@ -34,16 +35,6 @@ options:
   port:
     description: TCP port of the instance (native runtime, with the Unix socket).
     type: int
-  container:
-    description: Container name of the instance (docker runtime).
-    type: str
-  user:
-    description: Superuser to connect as; C(postgres) natively, the container's C(POSTGRES_USER) on docker.
-    type: str
-  socket_dir:
-    description: Directory of the native instances' Unix sockets.
-    type: path
-    default: /var/run/postgresql
   databases:
     description: The manifest's databases, each with C(name) and C(row_counts) (C({"schema.table" - rows})).
     type: list

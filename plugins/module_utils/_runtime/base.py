@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import tarfile
+import tempfile
 from typing import Iterable, Iterator, Optional
 
 SOCKET_DIR = "/var/run/postgresql"
@@ -112,6 +113,24 @@ def tar_stream(base: str, relpaths: Iterable[str], prefix: str, chunk: int = 1 <
             yield from iter(lambda: handle.read(chunk), b"")
         yield b"\0" * ((512 - info.size % 512) % 512)
     yield b"\0" * 1024
+
+
+def write_owned(path: str, content: str, like: str, mode: int = 0o600) -> None:
+    """Write a text file of this host atomically (beside it, fsynced, renamed over it), owned like
+    the file or directory `like`: a reader never sees half a file."""
+    owner = os.stat(like)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chown(tmp, owner.st_uid, owner.st_gid)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def tail(data: bytes, size: int = 1500) -> str:

@@ -18,7 +18,7 @@ from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import (
-    APPLICATION, SOCKET_DIR, Runtime, Session, bin_dir, mask_verifiers, newest_client, render, tail)
+    APPLICATION, SOCKET_DIR, Runtime, Session, bin_dir, mask_verifiers, newest_client, render, tail, write_owned)
 
 try:
     import psycopg2
@@ -174,22 +174,7 @@ class NativeRuntime(Runtime):
             return None
 
     def write_file(self, path: str, content: str, like: str, mode: int = 0o600) -> None:
-        """Written beside `path` and renamed over it, so a reader never sees half a file."""
-        owner = os.stat(like)
-        tmp = "%s.darevel-%d" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chown(tmp, owner.st_uid, owner.st_gid)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_owned(path, content, like, mode)
 
     def private_file(self, data: bytes, name: str) -> str:
         """The statements are given on stdin natively: nothing to write."""
