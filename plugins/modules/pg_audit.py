@@ -21,7 +21,8 @@ description:
     C(psql) and C(stat) inside them.
   - Passwords are read only to test them against well-known values inside the module; no password or
     verifier is ever returned.
-  - An instance that cannot be read (stopped, missing) is not audited: each control is V(not_audited), with the reason and its fix once; the audit role then fails.
+  - An instance that cannot be read (stopped, missing) is not audited, each control V(not_audited),
+    with the reason and its fix once; the audit role then fails.
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
