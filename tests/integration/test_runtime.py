@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The runtime layer against real servers: one native cluster (it_rt_n, port 25590, made by
+"""The runtime layer against real servers: one native cluster (it_rt_n, port 25598, made by
 pg_instance) and one container (it-rt-d, image darevel-test/postgres:15, not published). The same
 statements through both runtimes answer the same rows, so a feature written once over a runtime
 reads them alike; the tools, the files and the errors behave the same way on both."""
@@ -21,7 +21,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._errors import Da
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime  # noqa: E402
 
 IMAGE = "darevel-test/postgres:15"
-NATIVE = {"name": "it_rt_n", "port": 25590, "version": 15}
+NATIVE = {"name": "it_rt_n", "port": 25598, "version": 15}
 CONTAINER = {"name": "it_rt_d", "container": "it-rt-d-%s" % uuid.uuid4().hex[:6]}
 # Text, NULL, an empty string, a boolean, JSON, an array, a multi-line value, a time zone-aware
 # timestamp at a fixed instant, a number: the kinds of value the modules read.
