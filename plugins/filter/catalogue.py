@@ -42,6 +42,7 @@ def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "l
         # collection made the certificate, else (certificates of your own) TLS without a known CA.
         if i.get("lock_public_schema"):
             item["lock_public_schema"] = True
+        item["connection_limit"] = connection_limit(i)
         tls = i.get("tls") if runtime == "native" else None
         if tls:
             item["env_sslmode"] = "verify-full" if tls.get("ca") else "require"
@@ -51,6 +52,24 @@ def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "l
             item["container"] = i["docker"]["name"]
         items.append(item)
     return items
+
+
+def connection_limit(instance: dict) -> int:
+    """The catalogue's connection_limit, else the instance's max_connections less the superuser's
+    reserved connections and two more, so that one role cannot take every connection (CIS 5.5)."""
+    if instance.get("connection_limit"):
+        return int(instance["connection_limit"])
+    settings = dict(instance.get("settings") or {})
+    for flag, arg in zip(((instance.get("docker") or {}).get("command") or [])[1::2],
+                         ((instance.get("docker") or {}).get("command") or [])[2::2]):
+        if flag == "-c" and "=" in arg:
+            settings.setdefault(*arg.split("=", 1))
+    try:
+        total = int(str(settings.get("max_connections", 100)))
+        reserved = int(str(settings.get("superuser_reserved_connections", 3)))
+    except ValueError:
+        total, reserved = 100, 3
+    return max(1, total - reserved - 2)
 
 
 def container_items(plan: list) -> list:

@@ -458,6 +458,15 @@ def _app_role(ev):
     return (FAIL if attrs else PASS), "%s: %s" % (wanted, ", ".join(attrs) if attrs else "login, no extra attributes")
 
 
+@control("DP-ROLE-07", "5.5", "medium", "Every login role but the bootstrap superuser has a connection limit",
+         "ALTER ROLE <name> CONNECTION LIMIT <n> (the converge sets the catalogue's connection_limit for the owner "
+         "and application roles)")
+def _connection_limits(ev):
+    boot = bootstrap(ev)
+    unlimited = sorted(r["name"] for r in login_roles(ev) if r["name"] != boot and int(r.get("connlimit", -1)) < 0)
+    return (FAIL if unlimited else PASS), "login roles without a connection limit: %s" % names(unlimited)
+
+
 @control("DP-ROLE-06", "4.2", "high", "The database owner role is not a superuser",
          "ALTER ROLE <owner> NOSUPERUSER (docker runtime: see docs/security.md)")
 def _owner_role(ev):

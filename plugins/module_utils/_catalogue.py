@@ -27,9 +27,10 @@ NUMBERS = {
     "version": (VERSION_MIN, VERSION_MAX, True),
     "weight": (0.001, 1000, False),
     "max_connections": (1, 262143, True),  # PostgreSQL's own upper bound
+    "connection_limit": (1, 262143, True),
 }
 RANGES = {"weight": "a number from 0.001 to 1000, e.g. 1", "max_connections": "a whole number from 1 to 262143, "
-          "e.g. 100"}
+          "e.g. 100", "connection_limit": "a whole number from 1 to 262143, e.g. 50"}
 CPUS_MIN, CPUS_MAX = 0.01, 1024
 # Fields matched whole against a pattern of their own (no control character can pass one).
 PATTERNED = ("name", "database", "owner", "app_role", "container", "volume", "compose_file", "listen_addresses",
@@ -56,6 +57,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool, Any]] = {
     "profile": ((str,), False, "mixed"),
     "weight": ((int, float), False, None),
     "max_connections": ((int,), False, None),
+    "connection_limit": ((int,), False, None),
     "storage": ((str,), False, "ssd"),
     "app_role": ((str,), False, "{database}_app"),
     "clients": ((list,), False, None),
@@ -88,6 +90,9 @@ DESCRIPTIONS = {
     "profile": "Workload for the tuner: `web`, `oltp`, `dw`, `mixed` or `desktop`.",
     "weight": "Share of the host's memory and CPUs relative to the other instances on the host (default 1).",
     "max_connections": "Connections the tuner plans for; the profile's default when omitted.",
+    "connection_limit": "Connections each of the instance's login roles (owner, application role) may hold at once "
+                        "(`rolconnlimit`, CIS 5.5); when omitted, the instance's `max_connections` less the "
+                        "superuser's reserved connections and two.",
     "storage": "Storage under the data directory for the tuner: `ssd`, `hdd` or `san`.",
     "app_role": "Role the application uses for its data (connect, read and change rows; no DDL, no "
                 "CREATEROLE/CREATEDB/superuser).",
@@ -107,7 +112,7 @@ RULES = (
     "`current_role`, `session_user`, `user`, the pg_hba keywords `all`, `replication`, `sameuser`, "
     "`samerole`, `samegroup`, any `pg_*`), and `owner` differs from `app_role`; `port` is in %d-%d and "
     "not held by another process on the target; `version`, `weight` (0.001-1000), `max_connections` "
-    "(1-262143) and `resources` are finite numbers in range, never booleans; `container` and `volume` "
+    "and `connection_limit` (1-262143) and `resources` are finite numbers in range, never booleans; `container` and `volume` "
     "follow Docker's name rule `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; `compose_file` is a relative path without "
     "`.` or `..` segments; `settings` keys are parameter names (`name` or `class.name`), not `include*`, "
     "`config_file`, `hba_file`, `ident_file`, `data_directory`, `external_pid_file`, `port`, "

@@ -20,7 +20,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._instance import 
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
-             "env_file", "env_host", "container", "enforce", "env_sslmode", "env_sslrootcert", "lock_public_schema"]
+             "env_file", "env_host", "container", "enforce", "env_sslmode", "env_sslrootcert", "lock_public_schema",
+             "connection_limit"]
 # Does PUBLIC hold a privilege on schema public (CIS 4.10)? Checked in each database.
 # A database without a schema public answers no row.
 PUBLIC_SCHEMA_OPEN = ("SELECT has_schema_privilege('public', oid, 'USAGE') OR has_schema_privilege('public', oid, "
@@ -162,6 +163,7 @@ class DatabaseManager:
             queries += self._superuser(conn, item, before)
             queries += self._privileges(runtime, item, before)
             queries += self._public_schema(runtime, conn, item, before)
+            queries += self._connection_limits(conn, item)
             if conn is not None and not item.get("container"):
                 fixed, more = self._enforce(conn, item, file_diffs)
                 queries += more
@@ -267,6 +269,24 @@ class DatabaseManager:
             return [template.format(*(item[k] for k in keys)) for template, keys in GRANTS]
         with runtime.session(item["database"]) as conn:
             return self._grant(conn, item)
+
+    def _connection_limits(self, conn, item: dict) -> list[str]:
+        """Each login role the instance manages holds at most connection_limit connections (CIS 5.5)."""
+        limit = item.get("connection_limit")
+        if not limit:
+            return []
+        queries = []
+        for role in [item["owner"]] + ([item["app_role"]] if item.get("app_role") else []):
+            current = conn.value("SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", (), (role,)) \
+                if conn is not None else None
+            if current is not None and int(current) == int(limit):
+                continue
+            verb = "ALTER ROLE {} CONNECTION LIMIT %d" % int(limit)
+            if conn is None:
+                queries.append(verb.format(role))
+                continue
+            queries += self._execute(conn, verb, (role,), verb.format(role))
+        return queries
 
     def _public_schema(self, runtime, conn, item: dict, before: dict) -> list[str]:
         """On prod, PUBLIC holds nothing on schema public in any database (template1 included, so a

@@ -33,7 +33,7 @@ GLOBAL_SQL = (
     "ORDER BY line_number), '[]'::json) FROM pg_hba_file_rules), "
     "'roles', (SELECT coalesce(json_agg(json_build_object('name', rolname, 'oid', oid::int8, 'super', rolsuper, "
     "'login', rolcanlogin, 'createdb', rolcreatedb, 'createrole', rolcreaterole, 'replication', rolreplication, "
-    "'bypassrls', rolbypassrls, 'password', CASE WHEN rolpassword IS NULL THEN 'none' "
+    "'bypassrls', rolbypassrls, 'connlimit', rolconnlimit, 'password', CASE WHEN rolpassword IS NULL THEN 'none' "
     "WHEN rolpassword LIKE 'SCRAM-SHA-256$%%' THEN 'scram' WHEN rolpassword LIKE 'md5%%' THEN 'md5' "
     "ELSE 'plain' END) ORDER BY rolname), '[]'::json) FROM pg_authid WHERE rolname !~ '^pg_'), "
     "'databases', (SELECT json_agg(json_build_object('name', datname, 'allowconn', datallowconn, "

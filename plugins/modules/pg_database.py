@@ -61,6 +61,12 @@ options:
   env_sslrootcert:
     description: C(PGSSLROOTCERT) in the env file, the CA certificate the clients verify the server with.
     type: path
+  connection_limit:
+    description:
+      - Connections O(owner) and O(app_role) may each hold at once (C(rolconnlimit), CIS 5.5); set when
+        it differs. The roles give the catalogue's C(connection_limit), else one derived from the
+        instance's C(max_connections).
+    type: int
   lock_public_schema:
     description:
       - Revoke every privilege of C(PUBLIC) on schema C(public) in every database of the instance
@@ -120,6 +126,9 @@ options:
       env_sslrootcert:
         description: C(PGSSLROOTCERT) in the env file; see O(env_sslrootcert).
         type: path
+      connection_limit:
+        description: See O(connection_limit).
+        type: int
       lock_public_schema:
         description: See O(lock_public_schema).
         type: bool
@@ -241,6 +250,7 @@ PER_INSTANCE = {
     "env_sslmode": {"type": "str", "choices": ["disable", "prefer", "require", "verify-ca", "verify-full"]},
     "env_sslrootcert": {"type": "path"},
     "lock_public_schema": {"type": "bool", "default": False},
+    "connection_limit": {"type": "int"},
 }
 
 

@@ -109,6 +109,10 @@ def test_a_fresh_prod_instance_passes_every_applicable_control(ansible, scratch,
     assert psql(port, "SHOW shared_preload_libraries") == "passwordcheck,auth_delay"
     assert psql(port, "SHOW auth_delay.milliseconds") == "500ms"
     assert psql(port, "SHOW unix_socket_permissions") == "0770"
+    limits = psql(port, "SELECT rolname || '=' || rolconnlimit FROM pg_roles WHERE rolname LIKE 'it_cis_%' "
+                        "ORDER BY 1").split()
+    wanted = int(psql(port, "SHOW max_connections")) - int(psql(port, "SHOW superuser_reserved_connections")) - 2
+    assert limits == ["%s_app=%d" % (item["database"], wanted), "%s_owner=%d" % (item["database"], wanted)]
     for database in ("postgres", "template1", item["database"]):
         assert psql(port, "SELECT has_schema_privilege('public', 'public', 'USAGE') OR "
                           "has_schema_privilege('public', 'public', 'CREATE')", dbname=database) == "f", database
@@ -194,6 +198,7 @@ WEAKENINGS = [
     ("DP-HBA-05", weaken_hba),
     ("DP-HBA-06", weaken_loopback),
     ("DP-PRIV-03", weaken_public_schema),
+    ("DP-ROLE-07", weaken_sql("ALTER ROLE it_cis_a_app CONNECTION LIMIT -1")),
     ("DP-FILE-01", weaken_mode),
 ]
 

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def role(name, oid=20000, super_=False, login=True, password="scram", **attrs):
     return dict({"name": name, "oid": oid, "super": super_, "login": login, "createdb": False, "createrole": False,
-                 "replication": False, "bypassrls": False, "password": password}, **attrs)
+                 "replication": False, "bypassrls": False, "password": password,
+                 "connlimit": -1 if oid == 10 else 95}, **attrs)
 
 
 def hba(line, type_, method, address="", netmask="", database=("all",), user=("all",), error=None):
@@ -260,6 +261,8 @@ CASES = [
                        field("loopback_tls", False)), PASS, "every TCP line is hostssl"),
     ("DP-HBA-06", field("environment", "dev"), NA, "dev"),
     ("DP-HBA-06", setting("ssl", "off"), NA, "ssl = off"),
+    ("DP-ROLE-07", set_role("darevel_chat_app", connlimit=-1), FAIL, "without a connection limit: darevel_chat_app"),
+    ("DP-ROLE-07", add_role(role("reporter", connlimit=-1, login=False)), PASS, "none"),
     ("DP-PRIV-03", set_db("postgres", public_usage=True), FAIL, "databases where PUBLIC may use public: postgres"),
     ("DP-PRIV-03", both(set_db("postgres", public_usage=True), field("environment", "dev")), NA, "dev"),
     ("DP-NET-02", setting("unix_socket_permissions", "0777"), FAIL, "unix_socket_permissions = 0777"),

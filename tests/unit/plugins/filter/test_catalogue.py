@@ -37,10 +37,24 @@ def test_database_items(env_dir):
     items = catalogue.database_items(PLAN, ["pw-chat", "pw-mail"], env_dir, "db.internal")
     assert items == [
         {"name": "chat", "version": 15, "port": 5434, "database": "darevel_chat", "owner": "darevel_chat_owner",
-         "owner_password": "pw-chat", "env_file": "/etc/darevel/postgres/chat.env", "env_host": "db.internal"},
+         "owner_password": "pw-chat", "env_file": "/etc/darevel/postgres/chat.env", "env_host": "db.internal",
+         "connection_limit": 95},
         {"name": "mail", "version": 15, "port": 5437, "database": "darevel_mail", "owner": "darevel_mail_owner",
-         "owner_password": "pw-mail", "env_file": "/etc/darevel/postgres/mail.env", "env_host": "db.internal"},
+         "owner_password": "pw-mail", "env_file": "/etc/darevel/postgres/mail.env", "env_host": "db.internal",
+         "connection_limit": 95},
     ]
+
+
+@pytest.mark.parametrize("instance, limit", [
+    ({}, 95),
+    ({"settings": {"max_connections": "200"}}, 195),
+    ({"settings": {"max_connections": "50", "superuser_reserved_connections": "10"}}, 38),
+    ({"settings": {"max_connections": "4"}}, 1),
+    ({"connection_limit": 20, "settings": {"max_connections": "200"}}, 20),
+    ({"docker": {"command": ["postgres", "-c", "max_connections=60"]}}, 55),
+])
+def test_the_connection_limit_comes_from_the_catalogue_or_max_connections(instance, limit):
+    assert catalogue.connection_limit(instance) == limit
 
 
 def test_database_items_give_the_env_file_the_tls_the_backends_must_use():
