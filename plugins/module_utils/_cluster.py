@@ -17,7 +17,6 @@ from ansible_collections.darevel.postgres.plugins.module_utils import _security
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import write_owned
 
-SOCKET_DIR = "/var/run/postgresql"
 SUPERUSER_MAP = "darevel_superuser"
 STATES = ("present", "started", "stopped", "restarted", "absent")
 

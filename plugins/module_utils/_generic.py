@@ -18,12 +18,12 @@ import tempfile
 import threading
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import SOCKET_DIR, write_auth_files
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import write_auth_files
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import BIN_CANDIDATES, SOCKET_DIR, bin_dir
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
 REGISTRY_DIR = "/etc/darevel/postgres/instances"
 UNIT_PATH = "/etc/systemd/system/darevel-postgresql@.service"
-BIN_CANDIDATES = ("/usr/lib/postgresql/{v}/bin", "/usr/pgsql-{v}/bin")
 MANAGED_CONF = "conf.d/00-darevel.conf"
 INCLUDE_LINE = "include_dir = 'conf.d'\t# added by darevel.postgres\n"
 
@@ -198,11 +198,7 @@ class GenericCluster:
 
     @property
     def bin_dir(self) -> str:
-        for candidate in BIN_CANDIDATES:
-            path = candidate.format(v=self.version)
-            if os.path.exists(os.path.join(path, "postgres")):
-                return path
-        return BIN_CANDIDATES[0].format(v=self.version)
+        return bin_dir(self.version, "postgres") or BIN_CANDIDATES[0].format(v=self.version)
 
     def start_conf(self) -> str:
         try:

@@ -9,9 +9,9 @@ import os
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import (
-    SOCKET_DIR, DebianCluster, parse_lsclusters, plan)
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import DebianCluster, parse_lsclusters, plan
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import SOCKET_DIR
 from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _ports, _settings, _status
