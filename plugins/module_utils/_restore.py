@@ -97,7 +97,7 @@ def env_file_problems(dsn: dict) -> list[str]:
     """What of target_dsn the rewritten env file could not hold (the one env-file rule, _envfile)."""
     fixes = {"DB_HOST": "target_dsn.host (-e target_host=...)", "POSTGRES_USER": "target_dsn.user",
              "POSTGRES_PASSWORD": "target_dsn.password (-e target_password=...)",
-             "DB_SSLMODE": "target_dsn.sslmode", "DB_SSLROOTCERT": "target_dsn.sslrootcert"}
+             "PGSSLMODE": "target_dsn.sslmode", "PGSSLROOTCERT": "target_dsn.sslrootcert"}
     problems = []
     for key, value in env_values(dsn, "postgres").items():
         message = _envfile.problem_message("target %s" % dsn_label(dsn), "the env file's %s" % key, value,
@@ -270,9 +270,9 @@ def env_values(dsn: dict, database: str) -> dict:
     values = {"DB_HOST": dsn["host"], "DB_PORT": dsn.get("port") or 5432, "DB_NAME": database,
               "POSTGRES_USER": dsn["user"], "POSTGRES_PASSWORD": dsn.get("password") or ""}
     if dsn.get("sslmode"):
-        values["DB_SSLMODE"] = dsn["sslmode"]
+        values["PGSSLMODE"] = dsn["sslmode"]
     if dsn.get("sslrootcert"):
-        values["DB_SSLROOTCERT"] = dsn["sslrootcert"]
+        values["PGSSLROOTCERT"] = dsn["sslrootcert"]
     return values
 
 

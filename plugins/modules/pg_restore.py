@@ -132,7 +132,7 @@ options:
     description:
       - With O(target_dsn) and one instance, rewrite this env file to point at the target once every
         database is verified (C(DB_HOST), C(DB_PORT), C(DB_NAME), C(POSTGRES_USER), C(POSTGRES_PASSWORD),
-        and C(DB_SSLMODE), C(DB_SSLROOTCERT) when set); mode C(0600).
+        and C(PGSSLMODE), C(PGSSLROOTCERT) when set); mode C(0600).
     type: path
   env_backup:
     description: Keep the old env file as C(<env_file>.<UTC time>.bak) (mode C(0600)) before rewriting it.

@@ -394,7 +394,7 @@ def test_migrate_from_a_container_to_a_managed_service_over_tls(dd, ansible):
     assert migrated == expected
     assert psql(M["port"], "SELECT tableowner FROM pg_tables WHERE tablename = 'folders'", "it_dd_a") == ADMIN
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    assert (env["DB_HOST"], env["DB_PORT"], env["DB_NAME"], env["POSTGRES_USER"], env["DB_SSLMODE"]) == (
+    assert (env["DB_HOST"], env["DB_PORT"], env["DB_NAME"], env["POSTGRES_USER"], env["PGSSLMODE"]) == (
         dd["gateway"], str(M["port"]), "it_dd_a", ADMIN, "verify-full")
     assert env["POSTGRES_PASSWORD"] == ADMIN_PASSWORD and oct(env_file.stat().st_mode & 0o777) == "0o600"
     saved = [p for p in env_file.parent.iterdir() if p.name.startswith("it_dd_a.env.") and p.name.endswith(".bak")]

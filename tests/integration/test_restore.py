@@ -258,7 +258,7 @@ def test_migrate_to_a_managed_service_over_tls_and_rewrite_the_env_file(ansible,
     assert counts(PORTS["it_rs_m"], "it_rs_a") == counts(PORTS["it_rs_a"], "it_rs_a")
     assert psql(PORTS["it_rs_m"], "SELECT tableowner FROM pg_tables WHERE tablename = 'folders'", "it_rs_a") == ADMIN
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    assert (env["DB_HOST"], env["DB_PORT"], env["DB_NAME"], env["POSTGRES_USER"], env["DB_SSLMODE"]) == (
+    assert (env["DB_HOST"], env["DB_PORT"], env["DB_NAME"], env["POSTGRES_USER"], env["PGSSLMODE"]) == (
         "localhost", str(PORTS["it_rs_m"]), "it_rs_a", ADMIN, "verify-full")
     assert env["POSTGRES_PASSWORD"] == ADMIN_PASSWORD and oct(env_file.stat().st_mode & 0o777) == "0o600"
     saved = [p for p in env_file.parent.iterdir() if p.name.startswith("it_rs_a.env.") and p.name.endswith(".bak")]

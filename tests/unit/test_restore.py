@@ -270,8 +270,8 @@ def test_dsn_label_and_env_file_values():
     assert "s3cret" not in r.dsn_label(DSN)
     assert r.env_values(DSN, "darevel_mail") == {
         "DB_HOST": "db.example.net", "DB_PORT": 6432, "DB_NAME": "darevel_mail", "POSTGRES_USER": "admin",
-        "POSTGRES_PASSWORD": "s3cret", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": "/etc/ssl/ca.pem"}
-    assert "DB_SSLMODE" not in r.env_values({"host": "h", "user": "u"}, "d")
+        "POSTGRES_PASSWORD": "s3cret", "PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/ssl/ca.pem"}
+    assert "PGSSLMODE" not in r.env_values({"host": "h", "user": "u"}, "d")
 
 
 # --------------------------------------------------------------------------- the target's runtime
