@@ -12,6 +12,7 @@ verifiers only.
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
@@ -29,6 +30,14 @@ PUBLIC_SCHEMA_OPEN = ("SELECT has_schema_privilege('public', oid, 'USAGE') OR ha
 OWNER_SCHEMA_OK = ("SELECT has_schema_privilege(%s, oid, 'USAGE') AND has_schema_privilege(%s, oid, 'CREATE') "
                    "FROM pg_namespace WHERE nspname = 'public'")
 CONNECTABLE = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+UNLIMITED_LOGINS = "SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolconnlimit < 0 AND rolname !~ '^pg_' ORDER BY 1"
+# After a reload: the settings whose file value waits for a restart, once this backend has read the
+# files again (pg_conf_load_time moves past the time taken before the reload).
+PENDING = "SELECT pg_conf_load_time() > %s::timestamptz, coalesce(string_agg(name, ',' ORDER BY name), '') " \
+          "FROM pg_settings WHERE pending_restart"
+CONF_LOAD_TIME = "SELECT pg_conf_load_time()"
+POSTMASTER_CONTEXT = "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings " \
+                     "WHERE context = 'postmaster' AND name = ANY(string_to_array(%s, ','))"
 SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
 APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 # One row: does the application role hold exactly what it needs in its database (checked in that
@@ -120,6 +129,10 @@ def disable_line(path: str, line: int, check_mode: bool = False) -> tuple[str, s
     return before, "\n".join(lines)
 
 
+def split_names(text) -> list[str]:
+    return [name for name in str(text or "").split(",") if name]
+
+
 class DatabaseManager:
     def __init__(self, module) -> None:
         self.module = module
@@ -156,6 +169,7 @@ class DatabaseManager:
             "owner": None, "database_owner": None, "password_ok": False, "app_role": None, "app_password_ok": False,
             "app_attributes_ok": False, "superuser_password": False}
         fixed: list[str] = []
+        restart: list[str] = []
         try:
             queries += self._role(conn, item, before)
             queries += self._database(conn, item, before)
@@ -165,7 +179,7 @@ class DatabaseManager:
             queries += self._public_schema(runtime, conn, item, before)
             queries += self._connection_limits(conn, item)
             if conn is not None and not item.get("container"):
-                fixed, more = self._enforce(conn, item, file_diffs)
+                fixed, more, restart = self._enforce(conn, item, file_diffs)
                 queries += more
                 if self.params.get("file_modes", True):
                     queries += self._file_modes(conn)
@@ -184,7 +198,7 @@ class DatabaseManager:
         return {
             "name": item["name"], "database": item["database"], "owner": item["owner"], "port": item["port"],
             "app_role": item.get("app_role"), "env_file": item.get("env_file"), "queries": queries,
-            "settings_repaired": fixed,
+            "settings_repaired": fixed, "restart_required": restart,
             "changed": bool(queries) or env_changed,
             # The roles and the database as fields, then each file written (the env file with its
             # passwords masked, a container's pg_hba/pg_ident) as text for a unified diff.
@@ -271,12 +285,16 @@ class DatabaseManager:
             return self._grant(conn, item)
 
     def _connection_limits(self, conn, item: dict) -> list[str]:
-        """Each login role the instance manages holds at most connection_limit connections (CIS 5.5)."""
+        """Each login role the instance manages holds at most connection_limit connections (CIS 5.5),
+        and every other login role without a limit gets the same one (PostgreSQL does not apply it to
+        a superuser, whom superuser_reserved_connections serves; the limit is there to be seen)."""
         limit = item.get("connection_limit")
         if not limit:
             return []
+        managed = [item["owner"]] + ([item["app_role"]] if item.get("app_role") else [])
+        others = [row[0] for row in conn.rows(UNLIMITED_LOGINS)] if conn is not None else []
         queries = []
-        for role in [item["owner"]] + ([item["app_role"]] if item.get("app_role") else []):
+        for role in managed + [r for r in others if r not in managed]:
             current = conn.value("SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", (), (role,)) \
                 if conn is not None else None
             if current is not None and int(current) == int(limit):
@@ -320,13 +338,14 @@ class DatabaseManager:
             queries += self._execute(conn, template, idents, template.format(*idents))
         return queries
 
-    def _enforce(self, conn, item: dict, file_diffs: dict | None = None) -> tuple[list[str], list[str]]:
+    def _enforce(self, conn, item: dict, file_diffs: dict | None = None) -> tuple[list[str], list[str], list[str]]:
         """Managed settings that another file or ALTER SYSTEM overrides are put back: the ALTER SYSTEM
         value is reset, another file's line is commented out (its text goes into `file_diffs`), then
-        the instance reloads."""
+        the instance reloads. Returns (the settings put back, the statements, those of them that take
+        effect only at a restart: the role restarts that instance)."""
         names = sorted(item.get("enforce") or [])
         if not names:
-            return [], []
+            return [], [], []
         fixed, queries = [], []
         for name, sourcefile, sourceline in conn.rows(winning(names), (), tuple(names)):
             if not sourcefile or sourcefile.endswith(SETTINGS_FILE):
@@ -339,9 +358,25 @@ class DatabaseManager:
                 old, new = disable_line(sourcefile, int(sourceline), self.check_mode)
                 if file_diffs is not None:
                     file_diffs[sourcefile] = (file_diffs.get(sourcefile, (old, None))[0], new)
+        restart: list[str] = []
         if fixed:
+            if self.check_mode:
+                restart = split_names(conn.value(POSTMASTER_CONTEXT, (), (",".join(fixed),)))
+                return fixed, queries + ["SELECT pg_reload_conf()"], restart
+            loaded = conn.value(CONF_LOAD_TIME)
             queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
-        return fixed, queries
+            restart = [name for name in self._pending_restart(conn, loaded) if name in fixed]
+        return fixed, queries, restart
+
+    @staticmethod
+    def _pending_restart(conn, loaded: str, timeout: float = 10.0) -> list[str]:
+        """The settings waiting for a restart, read once this backend has reloaded its files."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reloaded, pending = conn.one(PENDING, (), (loaded,))
+            if is_true(reloaded) or time.monotonic() > deadline:
+                return split_names(pending)
+            time.sleep(0.05)
 
     def _file_modes(self, conn) -> list[str]:
         """CIS file modes: the data directory 0700, configuration files 0640, the TLS key 0600 (0640

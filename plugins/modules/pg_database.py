@@ -150,7 +150,8 @@ options:
       - Names of settings the instance's settings file (C(conf.d/50-darevel-settings.conf)) sets that
         must stay effective (native runtime). When another file or C(ALTER SYSTEM) overrides one, the
         C(ALTER SYSTEM) value is reset or the other file's line is commented out, and the instance
-        reloads; C(settings_repaired) names them.
+        reloads; C(settings_repaired) names them, and C(restart_required) those of them that take
+        effect only at a restart (the database role restarts those instances).
     type: list
     elements: str
   container:
@@ -207,6 +208,13 @@ app_role:
   type: str
 settings_repaired:
   description: Settings of O(enforce) that were overridden and have been put back.
+  returned: when O(name) is given
+  type: list
+  elements: str
+restart_required:
+  description:
+    - Settings of RV(settings_repaired) that the running server applies only at a restart (its
+      C(pending_restart)); in check mode, those of them that only a restart applies.
   returned: when O(name) is given
   type: list
   elements: str

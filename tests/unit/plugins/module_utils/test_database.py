@@ -138,3 +138,50 @@ def test_check_mode_sends_nothing_that_changes(monkeypatch):
     result = db.converge(dict(ITEM, enforce=["ssl"]))
     assert result["changed"] is True and result["queries"][0].startswith("CREATE ROLE darevel_chat_owner LOGIN")
     assert all(sql.startswith("SELECT") for sql in runtime.log), runtime.log
+
+
+def enforce_runtime(pending: str, reloaded: str = "t") -> FakeRuntime:
+    return FakeRuntime({
+        "SELECT f.name": [("unix_socket_permissions", "/var/lib/postgresql/15/chat/postgresql.auto.conf", "3"),
+                          ("log_statement", "/var/lib/postgresql/15/chat/postgresql.auto.conf", "4"),
+                          ("ssl", "/etc/postgresql/15/chat/conf.d/50-darevel-settings.conf", "1")],
+        "SELECT pg_conf_load_time() >": [(reloaded, pending)],
+        "SELECT pg_conf_load_time()": [("2026-12-02 21:00:00+00",)],
+        "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings WHERE context":
+            [("unix_socket_permissions",)]})
+
+
+def test_a_reset_setting_read_at_start_asks_for_a_restart_and_only_it(monkeypatch):
+    runtime = enforce_runtime("shared_buffers,unix_socket_permissions")
+    db, _picked = manager(monkeypatch, runtime)
+    fixed, queries, restart = db._enforce(runtime.session(), dict(ITEM, enforce=["ssl", "log_statement",
+                                                                                 "unix_socket_permissions"]))
+    assert fixed == ["unix_socket_permissions", "log_statement"]
+    assert queries == ["ALTER SYSTEM RESET unix_socket_permissions", "ALTER SYSTEM RESET log_statement",
+                       "SELECT pg_reload_conf()"]
+    # shared_buffers waits for a restart too, but it was not repaired here: pg_instance owns it.
+    assert restart == ["unix_socket_permissions"]
+    assert "pg_conf_load_time() > '2026-12-02 21:00:00+00'::timestamptz" in "\n".join(runtime.log)
+
+
+def test_a_reload_only_repair_asks_for_no_restart_and_check_mode_predicts_it(monkeypatch):
+    runtime = enforce_runtime("")
+    db, _picked = manager(monkeypatch, runtime)
+    assert db._enforce(runtime.session(), dict(ITEM, enforce=["log_statement"]))[2] == []
+    runtime = enforce_runtime("unix_socket_permissions")
+    db, _picked = manager(monkeypatch, runtime, check_mode=True)
+    fixed, queries, restart = db._enforce(runtime.session(), dict(ITEM, enforce=["log_statement",
+                                                                                 "unix_socket_permissions"]))
+    assert restart == ["unix_socket_permissions"] and queries[-1] == "SELECT pg_reload_conf()"
+    assert not any(sql.startswith(("ALTER", "SELECT pg_reload_conf")) for sql in runtime.log), runtime.log
+
+
+def test_every_login_role_without_a_limit_gets_the_instances_limit(monkeypatch):
+    item = dict(ITEM, app_role="darevel_chat_app", connection_limit=95)
+    runtime = FakeRuntime({"SELECT rolname FROM pg_roles WHERE rolcanlogin": [("darevel_chat_owner",), ("postgres",),
+                                                                              ("reporter",)],
+                           "SELECT rolconnlimit": [("-1",)]})
+    db, _picked = manager(monkeypatch, runtime)
+    assert db._connection_limits(runtime.session(), item) == [
+        "ALTER ROLE %s CONNECTION LIMIT 95" % role for role in
+        ("darevel_chat_owner", "darevel_chat_app", "postgres", "reporter")]
