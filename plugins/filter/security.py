@@ -75,12 +75,23 @@ def _docker_command(command: list, wanted: dict) -> list:
     return _container.command(_security.merged(wanted, current))
 
 
+PROD_ON_DOCKER = (
+    "postgres_environment is prod on the docker runtime, which is meant for developer machines: the containers get "
+    "the part of the prod baseline that applies inside a container (log_error_verbosity, log_replication_commands, "
+    "passwordcheck and auth_delay, no PUBLIC rights on schema public, connection limits) but no TLS, no logging "
+    "collector (the Docker engine keeps the log) and no socket mode, and the owner role is the image's superuser, "
+    "so the audit fails DP-TLS-01, DP-HBA-05 and DP-ROLE-06; fix: run prod instances on the native runtime "
+    "(postgres_runtime: native)")
+
+
 def security_plan(plan: list, environment: str = "dev", runtime: str = "native", tls: bool = False,
                   listen=None, own_certs=None, min_protocol=None) -> list:
     """The plan with each instance's security settings merged into its settings (native) or its
     container's -c arguments (docker), its pg_hba rules and, with TLS, its certificate paths."""
     if environment not in _security.ENVIRONMENTS:
         raise AnsibleFilterError("security_plan: environment %r is not dev or prod" % environment)
+    if environment == "prod" and runtime == "docker" and plan:
+        display.warning(PROD_ON_DOCKER)
     out = []
     for instance in plan:
         instance = dict(instance)
@@ -96,7 +107,7 @@ def security_plan(plan: list, environment: str = "dev", runtime: str = "native",
         # a container's -c arguments already win over every file).
         instance["enforce"] = sorted(wanted) if runtime == "native" else []
         instance["tls"] = (own or _security.tls_paths(instance["name"])) if tls and runtime == "native" else None
-        instance["lock_public_schema"] = environment == "prod" and runtime == "native"
+        instance["lock_public_schema"] = environment == "prod"
         out.append(instance)
     return out
 

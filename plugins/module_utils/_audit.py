@@ -41,7 +41,8 @@ SETTINGS = ("data_directory", "config_file", "hba_file", "ident_file", "listen_a
             "log_error_verbosity", "log_hostname", "log_line_prefix", "log_statement", "log_timezone",
             "shared_preload_libraries", "authentication_timeout", "server_version_num", "ssl_ciphers",
             "auth_delay.milliseconds", "unix_socket_permissions", "archive_mode", "archive_command",
-            "archive_library")
+            "archive_library", "log_directory", "log_filename", "log_truncate_on_rotation", "log_rotation_age",
+            "log_replication_commands")
 # ssl_ciphers elements that name key exchanges with forward secrecy (OpenSSL's names and aliases).
 FORWARD_SECRET = ("ECDHE", "DHE", "EECDH", "EDH", "kECDHE", "kDHE", "kEECDH", "kEDH", "TLS_")
 WEAK_PASSWORDS = ("postgres", "password", "changeme", "admin", "secret", "123456")
@@ -299,11 +300,22 @@ def _log_file(ev):
 # --------------------------------------------------------------------------- logging (CIS 3)
 
 
-@control("DP-LOG-01", "3.1.2, 3.1.3", "medium", "The server log goes to a kept destination",
-         "set logging_collector = on, or keep stderr captured by the service (postgresql-common's log "
-         "file, the collection's unit, the Docker engine)")
+@control("DP-LOG-01", "3.1.2-3.1.7", "medium", "The server log goes to a kept destination (prod, native: the "
+         "logging collector's own files, rotated and truncated)",
+         "prod: set logging_collector = on with log_directory, log_filename and log_truncate_on_rotation = on, and "
+         "restart (the prod converge does); dev: keep stderr captured by the service (postgresql-common's log file, "
+         "the collection's unit, the Docker engine)")
 def _log_destination(ev):
     dest = setting(ev, "log_destination") or "stderr"
+    if is_prod(ev) and native(ev):
+        # CIS 3.1.3: stderr kept by the service is not enough on prod; the collector writes the files.
+        wanted = {"logging_collector": on(ev, "logging_collector"), "log_directory": bool(setting(ev, "log_directory")),
+                  "log_filename": bool(setting(ev, "log_filename")),
+                  "log_truncate_on_rotation": on(ev, "log_truncate_on_rotation")}
+        missing = [name for name, ok in wanted.items() if not ok]
+        text = "logging_collector = %s, log_directory = %s, log_filename = %s, log_truncate_on_rotation = %s" % tuple(
+            setting(ev, name) or "-" for name in wanted)
+        return (FAIL, text + "; not set: " + ", ".join(missing)) if missing else (PASS, text)
     if on(ev, "logging_collector"):
         return PASS, "logging_collector = on, log_destination = %s" % dest
     if ev.get("runtime") == "docker":
@@ -360,7 +372,7 @@ def _log_disconnections(ev):
 @control("DP-LOG-08", "3.1.22", "low", "log_error_verbosity is verbose on prod (default or verbose on dev)",
          "set log_error_verbosity = verbose (the prod converge does)")
 def _log_error_verbosity(ev):
-    return one_of(ev, "log_error_verbosity", ("verbose",) if is_prod(ev) and native(ev) else ("default", "verbose"))
+    return one_of(ev, "log_error_verbosity", ("verbose",) if is_prod(ev) else ("default", "verbose"))
 
 
 @control("DP-LOG-09", "3.1.23", "low", "log_hostname is off",
@@ -399,6 +411,15 @@ def _pgaudit(ev):
         return PASS, "shared_preload_libraries = %s" % libraries
     return NA, "pgaudit is not part of this architecture (no OS package for every runtime); DDL is logged " \
                "through log_statement (DP-LOG-11) and connections through DP-LOG-06/07"
+
+
+@control("DP-LOG-14", "7.2", "low", "Replication commands are logged on prod",
+         "set log_replication_commands = on (the prod converge does)")
+def _log_replication(ev):
+    if not is_prod(ev):
+        return NA, "log_replication_commands = %s; dev" % (setting(ev, "log_replication_commands") or "-")
+    return (PASS if on(ev, "log_replication_commands") else FAIL), \
+        "log_replication_commands = %s" % (setting(ev, "log_replication_commands") or "-")
 
 
 # --------------------------------------------------------------------------- roles and privileges (CIS 4)
@@ -458,12 +479,12 @@ def _app_role(ev):
     return (FAIL if attrs else PASS), "%s: %s" % (wanted, ", ".join(attrs) if attrs else "login, no extra attributes")
 
 
-@control("DP-ROLE-07", "5.5", "medium", "Every login role but the bootstrap superuser has a connection limit",
+@control("DP-ROLE-07", "5.5", "medium", "Every login role has a connection limit",
          "ALTER ROLE <name> CONNECTION LIMIT <n> (the converge sets the catalogue's connection_limit for the owner "
-         "and application roles)")
+         "and application roles, and that default for every other login role without one; PostgreSQL does not "
+         "apply it to superusers, whom superuser_reserved_connections serves)")
 def _connection_limits(ev):
-    boot = bootstrap(ev)
-    unlimited = sorted(r["name"] for r in login_roles(ev) if r["name"] != boot and int(r.get("connlimit", -1)) < 0)
+    unlimited = sorted(r["name"] for r in login_roles(ev) if int(r.get("connlimit", -1)) < 0)
     return (FAIL if unlimited else PASS), "login roles without a connection limit: %s" % names(unlimited)
 
 
@@ -497,8 +518,8 @@ def _public_usage(ev):
     open_ = sorted(db["name"] for db in dbs if db.get("public_usage"))
     found = "databases where PUBLIC may use public: %s (checked: %s)" % (names(open_), names(sorted(
         db["name"] for db in dbs)))
-    if not is_prod(ev) or not native(ev):
-        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    if not is_prod(ev):
+        return NA, "%s; dev: not required" % found
     return (FAIL if open_ else PASS), found
 
 
@@ -562,8 +583,8 @@ def _hba_ssl(ev):
 
 @control("DP-HBA-06", "5.8, 6.8", "high", "On prod with TLS, loopback TCP lines need TLS too (unless the catalogue "
          "says loopback_tls: false), after a hostnossl reject line for every address",
-         "make the loopback host lines hostssl and put hostnossl all all 0.0.0.0/0 reject and ::/0 reject before "
-         "the hostssl lines (the prod converge does)")
+         "make the loopback host lines hostssl and put hostnossl all all all reject before the hostssl lines (the "
+         "prod converge does)")
 def _hba_all_ssl(ev):
     if not is_prod(ev) or not native(ev):
         return NA, "%s: TLS is not required on every connection" % ("docker" if not native(ev) else "dev")
@@ -682,8 +703,8 @@ def _ssl_ciphers(ev):
          "well-known passwords are checked by the preflight, since only SCRAM verifiers reach the server")
 def _passwordcheck(ev):
     found = "shared_preload_libraries = %s" % (setting(ev, "shared_preload_libraries") or "''")
-    if not is_prod(ev) or not native(ev):
-        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    if not is_prod(ev):
+        return NA, "%s; dev: not required" % found
     return (PASS if "passwordcheck" in libraries(ev) else FAIL), found
 
 
@@ -694,8 +715,8 @@ def _auth_delay(ev):
     delay = setting(ev, "auth_delay.milliseconds")
     found = "shared_preload_libraries = %s, auth_delay.milliseconds = %s" % (
         setting(ev, "shared_preload_libraries") or "''", delay or "-")
-    if not is_prod(ev) or not native(ev):
-        return NA, "%s; %s: not required" % (found, "docker" if not native(ev) else "dev")
+    if not is_prod(ev):
+        return NA, "%s; dev: not required" % found
     ok = "auth_delay" in libraries(ev) and delay.isdigit() and int(delay) > 0
     return (PASS if ok else FAIL), found
 

@@ -71,7 +71,7 @@ MEMORY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[bkmgBKMG]?")
 # On prod the security role owns these settings (and every ssl* one); through `settings` they could
 # weaken what it enforces, so they are refused there with the fix.
 PROD_MANAGED = sorted(set(_security.LOGGING) | set(_security.FORCED) | set(_security.PROD)
-                      | {"log_file_mode", "listen_addresses"})
+                      | set(_security.COLLECTOR) | {"log_file_mode", "listen_addresses", "log_directory"})
 DESCRIPTIONS = {
     "name": "Instance name; also the cluster name (`postgresql@VERSION-NAME`) and the key of its credentials.",
     "port": "TCP port, unique per catalogue, 1024-65535.",
@@ -92,7 +92,8 @@ DESCRIPTIONS = {
     "max_connections": "Connections the tuner plans for; the profile's default when omitted.",
     "connection_limit": "Connections each of the instance's login roles (owner, application role) may hold at once "
                         "(`rolconnlimit`, CIS 5.5); when omitted, the instance's `max_connections` less the "
-                        "superuser's reserved connections and two.",
+                        "superuser's reserved connections and two. Every other login role of the instance "
+                        "without a limit gets the same.",
     "storage": "Storage under the data directory for the tuner: `ssd`, `hdd` or `san`.",
     "app_role": "Role the application uses for its data (connect, read and change rows; no DDL, no "
                 "CREATEROLE/CREATEDB/superuser).",

@@ -11,6 +11,7 @@ commands go to that unit (systemd as PID 1) or to `pg_ctlcluster --skip-systemct
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _security
@@ -43,6 +44,11 @@ def render_ident() -> str:
         "# MAPNAME          SYSTEM-USERNAME  PG-USERNAME\n"
         "%s  root             postgres\n"
         "%s  postgres         postgres\n" % (SUPERUSER_MAP, SUPERUSER_MAP))
+
+
+def log_directory(version: int, name: str) -> str:
+    """The logging collector's directory of an instance (prod), which a purge removes too."""
+    return _security.log_directory({"version": version, "name": name})
 
 
 def parse_lsclusters(text: str) -> dict[tuple[int, str], dict]:
@@ -151,7 +157,9 @@ class DebianCluster:
         if action in ("start", "stop", "restart", "reload"):
             return [self.control_argv(action)]
         if action == "drop":
-            return [["pg_dropcluster", "--stop", str(self.version), self.name]]
+            logs = log_directory(self.version, self.name)
+            return [["pg_dropcluster", "--stop", str(self.version), self.name]] + (
+                [["rm", "-rf", logs]] if os.path.isdir(logs) else [])
         if action in ("enable", "disable") and self.systemd:
             return [["systemctl", action, self.unit]]
         return []
@@ -167,6 +175,9 @@ class DebianCluster:
             if action in ("enable", "disable"):
                 self.write_start_conf("auto" if action == "enable" else "manual")
             for argv in argvs:
+                if argv[0] == "rm":  # the logging collector's directory (prod), after the cluster
+                    shutil.rmtree(argv[-1], ignore_errors=True)
+                    continue
                 self.runner.run(argv, what="instance '%s': %s" % (self.name, action))
         return argvs
 

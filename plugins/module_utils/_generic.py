@@ -18,7 +18,7 @@ import tempfile
 import threading
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils._cluster import write_auth_files
+from ansible_collections.darevel.postgres.plugins.module_utils._cluster import log_directory, write_auth_files
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import BIN_CANDIDATES, SOCKET_DIR, bin_dir
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 
@@ -340,7 +340,9 @@ class GenericCluster:
         problem = self.drop_problem(running_ok=check_mode)  # in check mode the stop before it did not run
         if problem:
             raise DarevelError(problem)
-        commands = [["rm", "-rf", self.data_dir], ["rm", "-f", self.registry]]
+        logs = log_directory(self.version, self.name)
+        commands = [["rm", "-rf", self.data_dir], ["rm", "-f", self.registry]] + (
+            [["rm", "-rf", logs]] if os.path.isdir(logs) else [])
         if self.systemd:
             commands.insert(0, ["systemctl", "disable", self.unit])
         if check_mode:
@@ -350,6 +352,7 @@ class GenericCluster:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if os.path.exists(self.registry):
             os.unlink(self.registry)
+        shutil.rmtree(logs, ignore_errors=True)
         return commands
 
     def settings_path(self) -> str:

@@ -22,14 +22,24 @@ DATA_ROOT = "/var/lib/postgresql"
 
 
 def existing(module, runner, layout: str) -> dict:
-    """Instances of the layout on the host: {(version, name): facts}."""
+    """Instances of the layout on the host: {(version, name): facts}. `log_file` is the file the
+    server writes now (the logging collector's on prod), `service_log` the service's stderr file,
+    which keeps what a failed start printed."""
     if layout == "generic":
-        return registered()
-    if not module.get_bin_path("pg_lsclusters"):
+        found = registered()
+    elif not module.get_bin_path("pg_lsclusters"):
         # A host where PostgreSQL is not installed yet (check mode before the packages).
         return {}
-    _rc, out, _err = runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
-    return {key: dict(facts, layout="debian") for key, facts in parse_lsclusters(out).items()}
+    else:
+        _rc, out, _err = runner.run(["pg_lsclusters", "--no-header"], what="pg_lsclusters")
+        found = {key: dict(facts, layout="debian") for key, facts in parse_lsclusters(out).items()}
+    for (version, name), facts in found.items():
+        stderr = facts.get("log_file")
+        if not stderr or "%" in stderr:  # pg_lsclusters names the collector's pattern then
+            stderr = "/var/log/postgresql/postgresql-%d-%s.log" % (version, name)
+        facts["service_log"] = stderr
+        facts["log_file"] = _status.current_log(facts.get("data_dir"), facts.get("log_file"))
+    return found
 
 
 def instance_spec() -> dict:
@@ -181,7 +191,7 @@ class InstanceManager:
             except DarevelError as exc:
                 if action not in ("start", "restart") or self.check_mode:
                     raise
-                raise DarevelError(exc.msg + start_failure(log_file(cluster, current), port, job["item"]))
+                raise DarevelError(exc.msg + start_failure(service_log(cluster, current), port, job["item"]))
 
     def _run(self, cluster, action: str, port: int) -> list[list[str]]:
         return cluster.perform(action, port, self.params["locale"], self.params["data_checksums"], self.check_mode)
@@ -239,6 +249,12 @@ class InstanceManager:
 def log_file(cluster, facts: Optional[dict]) -> str:
     """The instance's server log: pg_lsclusters' answer, the generic layout's file, or Debian's default."""
     return (facts or {}).get("log_file") or getattr(cluster, "log_file", None) or \
+        "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name)
+
+
+def service_log(cluster, facts: Optional[dict]) -> str:
+    """The service's stderr file: what the server printed before its logging collector started."""
+    return (facts or {}).get("service_log") or getattr(cluster, "log_file", None) or \
         "/var/log/postgresql/postgresql-%d-%s.log" % (cluster.version, cluster.name)
 
 

@@ -39,17 +39,31 @@ LOGGING = {
     "log_statement": "ddl",
 }
 FORCED = {"password_encryption": "scram-sha-256"}
-# What prod adds on the native runtime (CIS 3.1.22, 5.6, 5.7): errors logged with their SQLSTATE
-# and source location; Debian's passwordcheck (a password equal to the role's name is refused,
-# even as a SCRAM verifier; length and complexity need the clear text, which the collection never
-# sends: the preflight checks those) and auth_delay (each failed authentication answered late).
+# What prod adds on the native runtime (CIS 3.1.22, 5.6, 5.7, 7.2): errors logged with their
+# SQLSTATE and source location; Debian's passwordcheck (a password equal to the role's name is
+# refused, even as a SCRAM verifier; length and complexity need the clear text, which the
+# collection never sends: the preflight checks those) and auth_delay (each failed authentication
+# answered late); replication commands logged (a base backup is a copy of every database).
 # The Unix socket (CIS 2.6) is 0770: the server's OS user and the members of its group (postgres)
 # connect through it, root too; other local users go through TCP.
-PROD = {"log_error_verbosity": "verbose", "auth_delay.milliseconds": "500", "unix_socket_permissions": "0770"}
+PROD = {"log_error_verbosity": "verbose", "auth_delay.milliseconds": "500", "unix_socket_permissions": "0770",
+        "log_replication_commands": "on"}
+# The logging collector on prod (CIS 3.1.2-3.1.9): the server writes its own log files, one
+# directory per instance outside the data directory (LOG_DIRECTORY), a file per weekday, each
+# truncated when its day comes back, so seven days are kept without logrotate; 0600, as
+# log_file_mode says for every instance. The service's stderr file keeps what the server prints
+# before the collector starts (a bad setting, a port in use).
+LOG_DIRECTORY = "/var/log/postgresql/%(version)s-%(name)s"
+COLLECTOR = {"logging_collector": "on", "log_filename": "postgresql-%a.log", "log_truncate_on_rotation": "on",
+             "log_rotation_age": "1d", "log_rotation_size": "0"}
 PROD_LIBRARIES = ("passwordcheck", "auth_delay")
 # TLS (CIS 6.9, 6.10): cipher suites of TLS 1.2 with forward secrecy only (ECDHE or DHE key
 # exchange, AEAD ciphers); TLS 1.3's suites all have it and are not governed by ssl_ciphers.
-SSL_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!MD5:!SHA1:!kRSA:!PSK:!SRP"
+# Named one by one rather than by OpenSSL's aliases, so that a reader (or an assessment tool) sees
+# exactly which suites are offered.
+SSL_CIPHERS = ":".join(("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+                        "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+                        "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-CHACHA20-POLY1305"))
 TLS_MIN_PROTOCOLS = ("TLSv1.2", "TLSv1.3")  # postgres_tls_min_protocol (_validate checks it)
 LIBRARY_LISTS = ("shared_preload_libraries",)
 
@@ -141,7 +155,8 @@ def hba_rules(instance: dict, environment: str, tls: bool) -> list[dict]:
     """The whole pg_hba of one instance, as rules: peer for the superuser on the socket, SCRAM on
     loopback, and the instance's client networks for its own database and roles only (hostssl on
     prod or with TLS). On prod with TLS every TCP line is hostssl, loopback too unless the entry's
-    `loopback_tls` is false, after a `hostnossl ... reject` for each address family (CIS 5.8, 6.8)."""
+    `loopback_tls` is false, after one `hostnossl all all all reject` (CIS 5.8, 6.8): `all` covers
+    both address families without naming a network of prefix 0, which CIS 5.9 counts as too wide."""
     rules = [
         {"type": "local", "database": "all", "user": "postgres", "address": "",
          "method": "peer map=%s" % SUPERUSER_MAP},
@@ -154,8 +169,7 @@ def hba_rules(instance: dict, environment: str, tls: bool) -> list[dict]:
     plain = [rule for rule in loopback if rule["type"] == "host"]
     rules += plain
     if strict:
-        rules += [{"type": "hostnossl", "database": "all", "user": "all", "address": address, "method": "reject"}
-                  for address in ("0.0.0.0/0", "::/0")]
+        rules.append({"type": "hostnossl", "database": "all", "user": "all", "address": "all", "method": "reject"})
     rules += [rule for rule in loopback if rule["type"] == "hostssl"]
     remote = "hostssl" if environment == "prod" or tls else "host"
     users = "%s,%s" % (instance["owner"], instance["app_role"])
@@ -242,13 +256,21 @@ def tls_names(instance: dict, host: str, extra: Optional[list] = None) -> list[s
 def settings(instance: dict, environment: str, runtime: str, tls: bool, listen: Optional[list] = None,
              own_cert: Optional[dict] = None, min_protocol: str = "TLSv1.2") -> dict:
     """Security settings of one instance (the catalogue's settings are applied over them by
-    `merged`). Docker: the container must listen on its own interface and gets no TLS."""
+    `merged`). Docker: the container must listen on its own interface and gets no TLS; on prod it
+    gets the part of the baseline that applies inside a container."""
     wanted: dict[str, Any] = dict(LOGGING, **FORCED)
     if runtime == "docker":
+        if environment == "prod":
+            # What applies inside a container: the socket stays in it, the Docker engine keeps the
+            # log (docker logs), and the container has no TLS (docs/security.md).
+            wanted.update({k: v for k, v in PROD.items() if k != "unix_socket_permissions"})
+            wanted["shared_preload_libraries"] = ",".join(PROD_LIBRARIES)
         return wanted
     wanted["log_file_mode"] = "0600"
     if environment == "prod":
         wanted.update(PROD)
+        wanted.update(COLLECTOR)
+        wanted["log_directory"] = log_directory(instance)
         wanted["shared_preload_libraries"] = ",".join(PROD_LIBRARIES)
     addresses = instance.get("listen_addresses") if environment == "prod" else None
     addresses = addresses or (listen if environment == "prod" else None) or ["localhost"]
@@ -258,6 +280,11 @@ def settings(instance: dict, environment: str, runtime: str, tls: bool, listen: 
         wanted.update({"ssl": "on", "ssl_cert_file": paths["cert"], "ssl_key_file": paths["key"],
                        "ssl_min_protocol_version": min_protocol, "ssl_ciphers": SSL_CIPHERS})
     return wanted
+
+
+def log_directory(instance: dict) -> str:
+    """The logging collector's directory of one instance (prod, native)."""
+    return LOG_DIRECTORY % {"version": instance["version"], "name": instance["name"]}
 
 
 def library_list(value: Any) -> list[str]:

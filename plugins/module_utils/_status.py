@@ -70,6 +70,30 @@ def tail_text(text: str, lines: int) -> list[str]:
     return found[-lines:] if lines > 0 else []
 
 
+def current_log(data_dir: Optional[str], configured: Optional[str]) -> Optional[str]:
+    """The file the server writes now. With the logging collector (prod), the one its
+    current_logfiles names in the data directory, else the newest file of its log directory when
+    `configured` is a pattern (pg_lsclusters shows log_directory/log_filename then); without, the
+    service's stderr file, `configured`."""
+    try:
+        with open(os.path.join(data_dir or "", "current_logfiles")) as handle:
+            for line in handle:
+                kind, _sep, path = line.strip().partition(" ")
+                if kind == "stderr" and path:
+                    return os.path.join(data_dir, path)
+    except (OSError, TypeError):
+        pass
+    if configured and "%" in configured:
+        folder = os.path.dirname(configured)
+        try:
+            files = [os.path.join(folder, f) for f in os.listdir(folder)]
+        except OSError:
+            return None
+        files = [f for f in files if os.path.isfile(f)]
+        return max(files, key=os.path.getmtime) if files else None
+    return configured
+
+
 def tail(path: Optional[str], lines: int, block: int = 65536) -> list[str]:
     """The last lines of a (possibly large) log file; [] when it cannot be read."""
     if not path or lines <= 0:

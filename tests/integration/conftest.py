@@ -163,6 +163,13 @@ def clusters() -> dict[str, dict]:
             continue
         found[parts[1]] = {"version": int(parts[0]), "port": int(parts[2]), "status": parts[3],
                            "data_dir": parts[5], "log_file": parts[6] if len(parts) > 6 else None}
+        if found[parts[1]]["log_file"] and "%" in found[parts[1]]["log_file"]:
+            # The logging collector (prod): pg_lsclusters shows its pattern; the server names its file.
+            try:
+                with open(os.path.join(parts[5], "current_logfiles")) as handle:
+                    found[parts[1]]["log_file"] = handle.readline().split(" ", 1)[1].strip()
+            except (OSError, IndexError):
+                pass
     return found
 
 
@@ -174,7 +181,8 @@ def drop_cluster(name: str, version: int = VERSION) -> None:
     assert name.startswith(PREFIX), "refusing to drop %s: not a test cluster" % name
     subprocess.run(["pg_dropcluster", "--stop", str(version), name], capture_output=True, text=True, check=False)
     # A cluster dropped while absent-without-purge leaves nothing behind; make sure of it.
-    for path in ("/etc/postgresql/%d/%s" % (version, name), "/var/lib/postgresql/%d/%s" % (version, name)):
+    for path in ("/etc/postgresql/%d/%s" % (version, name), "/var/lib/postgresql/%d/%s" % (version, name),
+                 "/var/log/postgresql/%d-%s" % (version, name)):
         if os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
 

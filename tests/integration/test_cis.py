@@ -26,7 +26,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import REPO, VERSION, drop_cluster, postmaster_pid, psql
+from conftest import REPO, VERSION, drop_cluster, need_docker, postmaster_pid, psql
 
 SITE = REPO / "playbooks" / "site.yml"
 AUDIT = REPO / "playbooks" / "audit.yml"
@@ -41,7 +41,10 @@ def pw() -> str:
     return "C1s-%s" % secrets.token_urlsafe(18)
 
 
-PASSWORDS = {"owner": {"it_cis_a": pw(), "it_cis_g": pw()}, "app": {"it_cis_a": pw(), "it_cis_g": pw()}}
+D = {"name": "it_cis_d", "port": 25595, "database": "it_cis_d", "container": "it-cis-d", "volume": "it-cis-d-data"}
+IMAGE = "darevel-test/postgres:15"
+PASSWORDS = {"owner": {"it_cis_a": pw(), "it_cis_g": pw(), "it_cis_d": pw()},
+             "app": {"it_cis_a": pw(), "it_cis_g": pw(), "it_cis_d": pw()}}
 
 
 def variables(scratch, item: dict, layout: str) -> dict:
@@ -109,6 +112,13 @@ def test_a_fresh_prod_instance_passes_every_applicable_control(ansible, scratch,
     assert psql(port, "SHOW shared_preload_libraries") == "passwordcheck,auth_delay"
     assert psql(port, "SHOW auth_delay.milliseconds") == "500ms"
     assert psql(port, "SHOW unix_socket_permissions") == "0770"
+    assert psql(port, "SHOW log_replication_commands") == "on"
+    # CIS 3.1.3-3.1.7: the collector writes this instance's own files, 0600, outside the data directory.
+    assert psql(port, "SHOW logging_collector") == "on"
+    current = psql(port, "SELECT pg_current_logfile()")
+    assert os.path.dirname(current) == "/var/log/postgresql/%d-%s" % (VERSION, item["name"]), current
+    assert os.stat(current).st_mode & 0o777 == 0o600 and os.stat(os.path.dirname(current)).st_mode & 0o777 == 0o700
+    assert "connection authorized" in open(current).read()
     limits = psql(port, "SELECT rolname || '=' || rolconnlimit FROM pg_roles WHERE rolname LIKE 'it_cis_%' "
                         "ORDER BY 1").split()
     wanted = int(psql(port, "SHOW max_connections")) - int(psql(port, "SHOW superuser_reserved_connections")) - 2
@@ -164,6 +174,14 @@ def weaken_sql(statement: str):
     return apply
 
 
+def weaken_at_restart(statement: str):
+    """A setting the server reads only at start: ALTER SYSTEM, then a restart, so it is in force."""
+    def apply():
+        psql(A["port"], statement)
+        subprocess.run(["pg_ctlcluster", str(VERSION), A["name"], "restart"], check=True)
+    return apply
+
+
 def weaken_hba():
     with open(hba_path(), "a") as handle:
         handle.write("host it_cis_a it_cis_a_app 10.77.0.0/16 scram-sha-256\n")
@@ -200,7 +218,15 @@ WEAKENINGS = [
     ("DP-PRIV-03", weaken_public_schema),
     ("DP-ROLE-07", weaken_sql("ALTER ROLE it_cis_a_app CONNECTION LIMIT -1")),
     ("DP-FILE-01", weaken_mode),
+    ("DP-LOG-14", weaken_sql("ALTER SYSTEM SET log_replication_commands = off")),
+    # Read at start only: the converge resets them and restarts this instance.
+    ("DP-LOG-01", weaken_at_restart("ALTER SYSTEM SET logging_collector = off")),
+    ("DP-NET-02", weaken_at_restart("ALTER SYSTEM SET unix_socket_permissions = '0777'")),
+    ("DP-AUTH-03", weaken_at_restart("ALTER SYSTEM SET shared_preload_libraries = 'auth_delay'")),
 ]
+# What the server runs with once the converge has repaired a control read at start.
+AT_RESTART = {"DP-LOG-01": ("logging_collector", "on"), "DP-NET-02": ("unix_socket_permissions", "0770"),
+              "DP-AUTH-03": ("shared_preload_libraries", "passwordcheck,auth_delay")}
 
 
 @pytest.mark.parametrize("control, weaken", WEAKENINGS, ids=[w[0] for w in WEAKENINGS])
@@ -209,8 +235,15 @@ def test_each_weakening_fails_exactly_its_control_and_the_next_converge_repairs_
     weaken()
     _run, status, evidence = audit(ansible, scratch, A)
     assert failed(status) == [control], {cid: evidence[cid] for cid in failed(status)}
+    started = postmaster_pid("/var/lib/postgresql/%d/%s" % (VERSION, A["name"]))
     repaired = ansible.run(SITE, variables(scratch, A, "debian"))
     assert repaired.rc == 0, repaired.explain()
+    restarted = postmaster_pid("/var/lib/postgresql/%d/%s" % (VERSION, A["name"])) != started
+    if control in AT_RESTART:
+        name, value = AT_RESTART[control]
+        assert restarted and psql(A["port"], "SHOW %s" % name) == value, "the converge restarted the instance"
+    else:
+        assert not restarted, "a setting applied by a reload does not restart the instance"
     run, status, evidence = audit(ansible, scratch, A)
     assert failed(status) == [], {cid: evidence[cid] for cid in failed(status)}
     assert run.rc == 0
@@ -229,3 +262,42 @@ def test_a_down_instance_is_not_audited_and_the_audit_fails(ansible, scratch, ci
         assert control["fix"].count("fix:") == 0 and control["evidence"].count("fix:") == 0, control
     finally:
         subprocess.run(["pg_ctlcluster", str(VERSION), A["name"], "start"], check=True)
+
+
+def in_container(sql: str, database: str = "postgres") -> str:
+    done = subprocess.run(["docker", "exec", "-u", "postgres", D["container"], "psql", "-U", "it_cis_d_owner", "-d",
+                           database, "-AtXc", sql], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
+def test_prod_on_docker_gets_what_applies_in_a_container_and_is_told_the_rest(ansible, scratch):
+    """The docker runtime is for developer machines; a prod inventory on it is warned, and its container
+    gets the part of the baseline that applies there (as -c arguments and SQL), while the audit still
+    fails what the warning names (no TLS, the owner is the image's superuser)."""
+    need_docker(IMAGE)
+    subprocess.run(["docker", "rm", "-f", D["container"]], capture_output=True, check=False)
+    subprocess.run(["docker", "volume", "rm", D["volume"]], capture_output=True, check=False)
+    values = dict(variables(scratch, D, "debian"), postgres_runtime="docker",
+                  postgres_docker_image="darevel-test/postgres:{version}")
+    try:
+        site = ansible.run(SITE, values)
+        assert site.rc == 0, site.explain()
+        assert "postgres_environment is prod on the docker runtime" in site.stderr + site.stdout
+        assert in_container("SHOW log_error_verbosity") == "verbose"
+        assert in_container("SHOW shared_preload_libraries") == "passwordcheck,auth_delay"
+        assert in_container("SHOW log_replication_commands") == "on"
+        assert in_container("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'it_cis_d_app'") != "-1"
+        for database in ("postgres", "template1", D["database"]):
+            assert in_container("SELECT has_schema_privilege('public', 'public', 'USAGE')", database) == "f", database
+        run = ansible.run(AUDIT, values)
+        report = json.loads((scratch / ("cis-reports-%s" % D["name"]) / "localhost" / "audit.json").read_text())
+        status = {c["id"]: c["status"] for c in report["instances"][0]["controls"]}
+        # What the warning names: no TLS in a container (TLS-01, and HBA-05 for its plain TCP lines),
+        # the owner is the image's superuser (ROLE-06). Everything that applies in a container passes.
+        assert failed(status) == ["DP-HBA-05", "DP-ROLE-06", "DP-TLS-01"], report
+        assert run.rc != 0, "a failed high control fails the prod audit"
+        for cid in ("DP-LOG-08", "DP-LOG-14", "DP-AUTH-03", "DP-AUTH-04", "DP-PRIV-03", "DP-ROLE-07"):
+            assert status[cid] == "pass", (cid, status[cid])
+    finally:
+        subprocess.run(["docker", "rm", "-f", D["container"]], capture_output=True, check=False)
+        subprocess.run(["docker", "volume", "rm", D["volume"]], capture_output=True, check=False)

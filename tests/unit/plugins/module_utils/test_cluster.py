@@ -169,3 +169,17 @@ def test_argv_for(cluster, action, expected):
 
 def test_systemd_enabled_without_systemd_needs_no_runner():
     assert _cluster.DebianCluster(None, 15, "chat", systemd=False).systemd_enabled() is True
+
+
+def test_a_drop_removes_the_collectors_directory_too(cluster, tmp_path, monkeypatch):
+    logs = tmp_path / "15-chat"
+    monkeypatch.setattr(_cluster, "log_directory", lambda version, name: str(tmp_path / ("%d-%s" % (version, name))))
+    assert cluster.argv_for("drop", 5500, "C.UTF-8", True) == [["pg_dropcluster", "--stop", "15", "chat"]]
+    logs.mkdir()
+    (logs / "postgresql-Wed.log").write_text("x\n")
+    assert cluster.argv_for("drop", 5500, "C.UTF-8", True) == [["pg_dropcluster", "--stop", "15", "chat"],
+                                                              ["rm", "-rf", str(logs)]]
+
+
+def test_the_collectors_directory_is_per_version_and_name():
+    assert _cluster.log_directory(15, "chat") == "/var/log/postgresql/15-chat"

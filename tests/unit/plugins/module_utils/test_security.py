@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _security
@@ -13,7 +15,7 @@ GOOD = "Vq8w2LkT9sRb4Zx1"  # 16 characters
 
 
 def inst(name="chat", database="darevel_chat", **extra):
-    return dict({"name": name, "port": 5434, "database": database, "owner": "%s_owner" % database,
+    return dict({"name": name, "version": 15, "port": 5434, "database": database, "owner": "%s_owner" % database,
                  "app_role": "%s_app" % database}, **extra)
 
 
@@ -96,12 +98,12 @@ def test_hba_prod_hostssl_for_clients_only_on_its_database():
 def test_hba_prod_with_tls_needs_tls_on_every_tcp_line_loopback_included():
     rules = _security.hba_rules(inst(clients=["10.0.20.0/24"]), "prod", True)
     tcp = [(r["type"], r["address"], r["method"]) for r in rules if r["type"] != "local"]
-    assert tcp == [("hostnossl", "0.0.0.0/0", "reject"), ("hostnossl", "::/0", "reject"),
+    assert tcp == [("hostnossl", "all", "reject"),
                    ("hostssl", "127.0.0.1/32", "scram-sha-256"), ("hostssl", "::1/128", "scram-sha-256"),
                    ("hostssl", "10.0.20.0/24", "scram-sha-256")]
     opted_out = _security.hba_rules(inst(loopback_tls=False), "prod", True)
     assert [(r["type"], r["address"]) for r in opted_out if r["type"] != "local"] == [
-        ("host", "127.0.0.1/32"), ("host", "::1/128"), ("hostnossl", "0.0.0.0/0"), ("hostnossl", "::/0")]
+        ("host", "127.0.0.1/32"), ("host", "::1/128"), ("hostnossl", "all")]
     no_tls = _security.hba_rules(inst(), "prod", False)
     assert not [r for r in no_tls if r["type"] == "hostnossl"], "without TLS nothing could connect over TCP"
 
@@ -134,10 +136,28 @@ def test_prod_native_gets_the_cis_baseline_and_dev_and_docker_do_not():
     assert prod["ssl_ciphers"] == _security.SSL_CIPHERS
     from ansible_collections.darevel.postgres.plugins.module_utils import _audit
     assert _audit.cipher_problems(prod["ssl_ciphers"]) == [], "the audit accepts what the converge sets"
+    # CIS 3.1.2-3.1.9 and 7.2: the collector's files, per instance, outside the data directory.
+    assert {k: prod[k] for k in ("logging_collector", "log_directory", "log_filename", "log_truncate_on_rotation",
+                                 "log_rotation_age", "log_file_mode", "log_replication_commands")} == {
+        "logging_collector": "on", "log_directory": "/var/log/postgresql/15-chat", "log_filename": "postgresql-%a.log",
+        "log_truncate_on_rotation": "on", "log_rotation_age": "1d", "log_file_mode": "0600",
+        "log_replication_commands": "on"}
+    # Every suite is named (no OpenSSL alias), each with an ECDHE or DHE key exchange and an AEAD cipher.
+    assert all(re.fullmatch(r"(ECDHE-(RSA|ECDSA)|DHE-RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)", suite)
+               for suite in prod["ssl_ciphers"].split(":")), prod["ssl_ciphers"]
     strict = _security.settings(inst(), "prod", "native", True, ["localhost"], min_protocol="TLSv1.3")
     assert strict["ssl_min_protocol_version"] == "TLSv1.3"
-    for other in (_security.settings(inst(), "dev", "native", False), _security.settings(inst(), "prod", "docker", True)):
-        assert not set(other) & {"log_error_verbosity", "auth_delay.milliseconds", "shared_preload_libraries"}
+    dev = _security.settings(inst(), "dev", "native", False)
+    assert not set(dev) & {"log_error_verbosity", "auth_delay.milliseconds", "shared_preload_libraries",
+                           "logging_collector", "log_directory", "log_replication_commands"}
+    # prod on docker: what applies inside a container; the socket stays there, the engine keeps the log
+    docker = _security.settings(inst(), "prod", "docker", True)
+    assert {k: docker[k] for k in ("log_error_verbosity", "auth_delay.milliseconds", "shared_preload_libraries",
+                                   "log_replication_commands")} == {
+        "log_error_verbosity": "verbose", "auth_delay.milliseconds": "500",
+        "shared_preload_libraries": "passwordcheck,auth_delay", "log_replication_commands": "on"}
+    assert not set(docker) & {"unix_socket_permissions", "logging_collector", "ssl", "listen_addresses"}
+    assert _security.settings(inst(), "dev", "docker", False) == dict(_security.LOGGING, **_security.FORCED)
     tls_dev = _security.settings(inst(), "dev", "native", True)
     assert tls_dev["ssl_ciphers"] == _security.SSL_CIPHERS and "shared_preload_libraries" not in tls_dev
 

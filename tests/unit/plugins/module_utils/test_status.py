@@ -220,3 +220,23 @@ def test_start_failure_message(tmp_path, monkeypatch):
     assert text.endswith("last lines of %s:\n%s" % (log, log.read_text().strip()))
     assert "likely cause: not recognised" in _instance.start_failure(str(tmp_path / "none"), 1, {"name": "x",
                                                                                                  "version": 15})
+
+
+def test_the_current_log_is_the_collectors_file_else_the_services(tmp_path):
+    data, logs = tmp_path / "data", tmp_path / "15-chat"
+    data.mkdir()
+    logs.mkdir()
+    stderr = str(tmp_path / "postgresql-15-chat.log")
+    assert _status.current_log(str(data), stderr) == stderr, "no collector: the service's stderr file"
+    (logs / "postgresql-Tue.log").write_text("old\n")
+    (logs / "postgresql-Wed.log").write_text("new\n")
+    import os
+    os.utime(logs / "postgresql-Tue.log", (1, 1))
+    pattern = str(logs / "postgresql-%a.log")
+    assert _status.current_log(str(data), pattern) == str(logs / "postgresql-Wed.log"), "the newest of its directory"
+    (data / "current_logfiles").write_text("stderr %s\ncsvlog %s/x.csv\n" % (logs / "postgresql-Tue.log", logs))
+    assert _status.current_log(str(data), pattern) == str(logs / "postgresql-Tue.log"), "current_logfiles wins"
+    (data / "current_logfiles").write_text("stderr log/postgresql-Mon.log\n")
+    assert _status.current_log(str(data), stderr) == str(data / "log" / "postgresql-Mon.log"), "relative to the data"
+    assert _status.current_log(None, None) is None
+    assert _status.current_log(str(data / "gone"), str(tmp_path / "none" / "x-%a.log")) is None
