@@ -177,8 +177,8 @@ def test_a_drop_removes_the_collectors_directory_too(cluster, tmp_path, monkeypa
     assert cluster.argv_for("drop", 5500, "C.UTF-8", True) == [["pg_dropcluster", "--stop", "15", "chat"]]
     logs.mkdir()
     (logs / "postgresql-Wed.log").write_text("x\n")
-    assert cluster.argv_for("drop", 5500, "C.UTF-8", True) == [["pg_dropcluster", "--stop", "15", "chat"],
-                                                              ["rm", "-rf", str(logs)]]
+    expected = [["pg_dropcluster", "--stop", "15", "chat"], ["rm", "-rf", str(logs)]]
+    assert cluster.argv_for("drop", 5500, "C.UTF-8", True) == expected
 
 
 def test_the_collectors_directory_is_per_version_and_name():
