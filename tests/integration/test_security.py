@@ -508,6 +508,9 @@ def test_a_host_converged_without_tls_serves_tls_once_on_prod(ansible, dev_then_
     prod = ansible.run(SITE, dev_then_prod["prod"])
     assert prod.rc == 0, prod.explain()
     assert show(T["port"], "ssl") == "on"
+    # Settings read at start came with the switch's restart: the collector's own files, the socket 0770.
+    assert (show(T["port"], "logging_collector"), show(T["port"], "unix_socket_permissions")) == ("on", "0770")
+    assert psql(T["port"], "SELECT pg_current_logfile()").startswith("/var/log/postgresql/15-it_sec_t/")
     app = dev_then_prod["passwords"]["app"]["it_sec_t"]
     conn = connect(T, "it_sec_t_app", app, host="localhost", sslmode="verify-full", sslrootcert=CA)
     try:
