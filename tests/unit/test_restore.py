@@ -15,6 +15,7 @@ from ansible_collections.darevel.postgres.plugins.filter import restore as rf
 from ansible_collections.darevel.postgres.plugins.module_utils import _restore as r
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
+from ansible_collections.darevel.postgres.tests.unit.runtime_fakes import UnusedParts
 
 
 # --------------------------------------------------------------------------- selection
@@ -360,7 +361,7 @@ class FakeSession(r.Session):
         return [("public.m", str(self.runtime.rows))] if text == r.COUNT_SQL else []
 
 
-class FakeRuntime(r.Runtime):
+class FakeRuntime(UnusedParts, r.Runtime):
     kind = "fake"
 
     def __init__(self, rows: int) -> None:

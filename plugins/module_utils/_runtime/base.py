@@ -18,6 +18,7 @@ line: they may hold a password verifier, and every process's arguments are reada
 
 from __future__ import annotations
 
+import abc
 import os
 import re
 import tarfile
@@ -137,11 +138,12 @@ def tail(data: bytes, size: int = 1500) -> str:
     return data.decode("utf-8", "replace").strip()[-size:]
 
 
-class Session:
+class Session(abc.ABC):
     """SQL in one database, as the runtime's superuser. Values are text, NULL is None."""
 
+    @abc.abstractmethod
     def rows(self, text: str, idents: tuple = (), params: tuple = ()) -> list[tuple]:
-        raise NotImplementedError
+        """The rows of one statement, each value the server's text."""
 
     def execute(self, text: str, idents: tuple = (), params: tuple = ()) -> None:
         self.rows(text, idents, params)
@@ -164,37 +166,42 @@ class Session:
         self.close()
 
 
-class Runtime:
-    """One instance, or an external server, as its client tools reach it."""
+class Runtime(abc.ABC):
+    """One instance, or an external server, as its client tools reach it. Each runtime implements
+    the abstract methods; the others have the native behaviour (nothing to stage or copy)."""
 
     kind = "?"
 
     def __init__(self, label: str) -> None:
         self.label = label
 
+    @abc.abstractmethod
     def session(self, database: str = "postgres") -> Session:
-        raise NotImplementedError
+        """A session in `database`."""
 
+    @abc.abstractmethod
     def tool(self, name: str, args: list[str], what: str, stdin: Optional[bytes] = None,
              dest: Optional[str] = None) -> str:
-        raise NotImplementedError
+        """Run a PostgreSQL client tool with the connection's arguments; its stdout (or into `dest`)."""
 
+    @abc.abstractmethod
     def command(self, argv: list[str], what: str, user: str = "postgres") -> str:
-        raise NotImplementedError
+        """Run any command where the tools run; its stdout."""
 
+    @abc.abstractmethod
     def read_file(self, path: str) -> Optional[str]:
         """A text file where the server runs (None when it cannot be read)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def write_file(self, path: str, content: str, like: str, mode: int = 0o600) -> None:
         """Replace a text file where the server runs, owned like the file `like`."""
-        raise NotImplementedError
 
     def stage(self, base: str, relpaths: Iterable[str]) -> str:
         return base
 
+    @abc.abstractmethod
     def private_file(self, data: bytes, name: str) -> str:
-        raise NotImplementedError
+        """A 0600 file holding `data` where the tools run (removed by cleanup)."""
 
     def output_path(self, dest: str) -> str:
         return dest

@@ -10,6 +10,7 @@ import os
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _database, _envfile, _scram
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
+from ansible_collections.darevel.postgres.tests.unit.runtime_fakes import UnusedParts
 
 ITEM = {"name": "chat", "port": 5434, "database": "darevel_chat", "owner": "darevel_chat_owner",
         "owner_password": "o" * 20, "env_host": "127.0.0.1"}
@@ -57,7 +58,7 @@ class FakeSession(base.Session):
         return next((rows for start, rows in self.answers.items() if text.startswith(start)), [])
 
 
-class FakeRuntime(base.Runtime):
+class FakeRuntime(UnusedParts, base.Runtime):
     def __init__(self, answers: dict) -> None:
         super().__init__("instance 'chat'")
         self.answers, self.log, self.databases, self.cleaned = answers, [], [], False

@@ -98,3 +98,14 @@ def test_a_missing_tool_is_named_with_its_fix(monkeypatch):
     with pytest.raises(Exception) as caught:
         rt.tool_path("pg_dump")
     assert "instance 'chat'" in str(caught.value) and "pg_dump" in str(caught.value) and "fix:" in str(caught.value)
+
+
+def test_the_interface_is_abstract_and_both_runtimes_implement_all_of_it():
+    from ansible_collections.darevel.postgres.plugins.module_utils._runtime import docker, native
+    assert base.Runtime.__abstractmethods__ == {"session", "tool", "command", "read_file", "write_file",
+                                                "private_file"}
+    assert base.Session.__abstractmethods__ == {"rows"}
+    for cls in (native.NativeRuntime, docker.DockerRuntime, native.DriverSession, docker.ExecSession):
+        assert not cls.__abstractmethods__, cls
+    with pytest.raises(TypeError):
+        base.Runtime("instance 'x'")
