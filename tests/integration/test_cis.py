@@ -130,6 +130,13 @@ def test_a_fresh_prod_instance_passes_every_applicable_control(ansible, scratch,
                 dbname=item["database"]) == "t"
 
 
+def test_make_logs_reads_the_collectors_current_file(ansible, scratch, cis):
+    run = ansible.run(REPO / "playbooks" / "logs.yml", dict(variables(scratch, A, "debian"), app=A["name"], lines=5))
+    assert run.rc == 0, run.explain()
+    current = psql(A["port"], "SELECT pg_current_logfile()")
+    assert "last 5 lines of %s" % current in run.stdout, run.stdout[-2000:]
+
+
 def test_passwordcheck_and_auth_delay_act_for_real(cis):
     with pytest.raises(AssertionError) as caught:
         psql(A["port"], "ALTER ROLE it_cis_a_app PASSWORD 'it_cis_a_app-2026'")
