@@ -8,18 +8,6 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
-def instance_items(plan: list, settings: bool = True, reload=None) -> list:
-    """Arguments of darevel.postgres.pg_instance for each planned instance; settings=False leaves
-    the settings file alone (a plain restart); `reload` names the instances to reload when they run
-    (their certificate was renewed)."""
-    reload = set(reload or [])
-    return [dict({"name": i["name"], "version": i["version"], "port": i["port"]},
-                 **({"settings": i["settings"]} if settings and i.get("settings") is not None else {}),
-                 **({"hba": i["hba"]} if i.get("hba") is not None else {}),
-                 **({"reload": True} if i["name"] in reload else {}))
-            for i in plan]
-
-
 def env_file(instance: dict, env_dir: str) -> str:
     return "%s/%s.env" % (env_dir.rstrip("/"), instance["name"])
 
@@ -70,11 +58,6 @@ def connection_limit(instance: dict) -> int:
     except ValueError:
         total, reserved = 100, 3
     return max(1, total - reserved - 2)
-
-
-def container_items(plan: list) -> list:
-    """Arguments of darevel.postgres.pg_container (no password: pg_database sets it afterwards)."""
-    return [{"name": i["name"], "version": i["version"], "spec": i["docker"]} for i in plan]
 
 
 LIVE_KEYS = ("accepting", "server_version", "started_at", "uptime_seconds", "connections", "max_connections",

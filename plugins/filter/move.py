@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
+from ansible_collections.darevel.postgres.plugins.plugin_utils._lifecycle import removed
 
 PURGE_COLUMNS = ("instance", "runtime", "was", "result", "removed", "kept")
 
@@ -59,7 +60,7 @@ def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> di
     return {"apps": wanted, "problems": problems, "confirm_problems": confirm_problems}
 
 
-def purge_problems(apps: list, plan: list, found: list, enabled, host: str, docker: bool, env_dir: str) -> list:
+def purge_problems(apps: list, plan: list, found: list, enabled, host: str, runtime: str, env_dir: str) -> list:
     """Per host: an instance that is not in the catalogue, still runs, or is still enabled there
     (the next site.yml would create an empty one and point its env file back at it)."""
     known = {i["name"]: i for i in plan}
@@ -71,7 +72,7 @@ def purge_problems(apps: list, plan: list, found: list, enabled, host: str, dock
             problems.append("instance %s is not in the catalogue of %s (postgres_instances); fix: -e apps= with "
                             "names among %s" % (name, host, ", ".join(known) or "(none)"))
             continue
-        if purge_status(name, instance, found, docker) == "started":
+        if found_status(name, instance, found, runtime) == "started":
             problems.append("instance %s is running on %s; fix: stop it first (playbooks/stop.yml -e apps=%s "
                             "--limit %s), or move it (playbooks/move.yml -e app=%s -e from=%s -e to=HOST)" % (
                                 name, host, name, host, name, host))
@@ -83,16 +84,39 @@ def purge_problems(apps: list, plan: list, found: list, enabled, host: str, dock
     return problems
 
 
-def purge_status(name: str, instance: dict, found: list, docker: bool) -> str:
-    """started, stopped or absent: the instance as pg_instance_info found it on this host (on docker
-    this host's container of it: an engine may hold another host's too)."""
+def _found(name: str, instance: dict, found: list, runtime: str) -> dict:
+    """The instance as pg_instance_info found it on this host (on docker this host's container of
+    it: an engine may hold another host's too), or {}."""
     for row in found or []:
         if row.get("name") != name:
             continue
-        if docker and row.get("container") != (instance.get("docker") or {}).get("name"):
+        if runtime == "docker" and row.get("container") != (instance.get("docker") or {}).get("name"):
             continue
-        return row.get("status") or "absent"
-    return "absent"
+        return row
+    return {}
+
+
+def found_status(name: str, instance: dict, found: list, runtime: str) -> str:
+    """started, stopped or absent: the instance as pg_instance_info found it on this host."""
+    return _found(name, instance, found, runtime).get("status") or "absent"
+
+
+def purge_rows(instances: list, runtime: str, results: list, found: list, env_dir: str, backups: str,
+               check_mode: bool) -> list:
+    """The rows of reports/<host>/purge.json: per planned instance, its state before, whether the
+    purge removed it (`results`, pg_lifecycle's per-instance results), what went and what is kept."""
+    rows = []
+    for instance in instances:
+        name = instance["name"]
+        done = any(r.get("name") == name and r.get("changed") for r in results or [])
+        rows.append({
+            "instance": name, "runtime": runtime, "status": found_status(name, instance, found, runtime),
+            "result": ("would be purged (check mode)" if check_mode else "purged") if done else "nothing to purge",
+            "removed": removed(runtime, instance, _found(name, instance, found, runtime).get("data_dir"))
+            if done else [],
+            "kept": ["%s/%s.env" % (env_dir, name), "%s/%s" % (backups, name)],
+        })
+    return rows
 
 
 def purge_table(rows: list) -> list:

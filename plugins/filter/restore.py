@@ -10,17 +10,17 @@ from ansible_collections.darevel.postgres.plugins.filter.catalogue import _size,
 COLUMNS = ("instance", "backup", "database", "restored as", "target", "size", "duration", "verified")
 
 
-def restore_items(plan: list, docker: bool = False, backups=None, suffix: str = "_drill") -> list:
+def restore_items(plan: list, backups=None, suffix: str = "_drill") -> list:
     """pg_restore `instances` for a drill: each planned instance restored into itself, every database
-    under <name><suffix>. With `backups` (a pg_backup result; empty: none was taken), each restores
+    under <name><suffix>, in its container on the docker runtime. With `backups` (a pg_backup result; empty: none was taken), each restores
     the backup just taken;
     an instance whose backup failed is left out (backup_failures reports it)."""
     taken = {r.get("name"): r for r in (backups or {}).get("instances") or []}
     items = []
     for inst in plan:
         item = {"name": inst["name"], "version": inst["version"], "port": inst["port"], "target_suffix": suffix}
-        if docker:
-            item["container"] = inst["docker"]["name"]
+        if inst.get("in_container"):  # the plan names it on the docker runtime only
+            item["container"] = inst["in_container"]
         if backups:
             done = taken.get(inst["name"]) or {}
             if done.get("failed") or not done.get("backup_id"):

@@ -23,7 +23,7 @@ description:
     V(backup_rows), V(compose_argv), V(container_items), V(database_items), V(dev_dirs),
     V(dev_files), V(env_lines), V(env_problems), V(env_switch), V(excluded_port_conflicts),
     V(excluded_port_message), V(excluded_port_ranges),
-    V(firewall_rules), V(instance_items), V(purge_problems), V(purge_request), V(purge_status),
+    V(firewall_rules), V(found_status), V(instance_items), V(purge_problems), V(purge_request), V(purge_rows),
     V(restore_instances), V(restore_items),
     V(restore_rows), V(security_plan),
     V(security_problems), V(status_rows), V(tls_names)."
@@ -58,8 +58,10 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.darevel.postgres.plugins.filter import (audit, backup, catalogue, dev, envfile, move, restore,
                                                                  security)
+from ansible_collections.darevel.postgres.plugins.plugin_utils import _lifecycle
 
-# helper name -> the module of plugins/filter/ that holds its function (looked up when called).
+# helper name -> the module of plugins/filter/ or plugins/plugin_utils/ that holds its function
+# (looked up when called).
 HELPERS = {
     "audit_items": audit,
     "backup_failed": backup,
@@ -67,7 +69,7 @@ HELPERS = {
     "backup_items": backup,
     "backup_rows": backup,
     "compose_argv": dev,
-    "container_items": catalogue,
+    "container_items": _lifecycle,
     "database_items": catalogue,
     "dev_dirs": dev,
     "dev_files": dev,
@@ -78,10 +80,11 @@ HELPERS = {
     "excluded_port_message": dev,
     "excluded_port_ranges": dev,
     "firewall_rules": security,
-    "instance_items": catalogue,
+    "found_status": move,
+    "instance_items": _lifecycle,
     "purge_problems": move,
     "purge_request": move,
-    "purge_status": move,
+    "purge_rows": move,
     "restore_instances": restore,
     "restore_items": restore,
     "restore_rows": restore,

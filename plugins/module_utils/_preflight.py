@@ -348,6 +348,11 @@ def run(params: dict) -> dict:
         instance["docker"] = _container.spec(
             instance, str(docker.get("image") or "postgres:{version}").format(version=instance["version"]),
             docker.get("bind_address") or "127.0.0.1", docker.get("settings"), docker.get("resources"))
+        # The modules that reach an instance take `container` on the docker runtime only, so the
+        # plan names it there (`in_container`) and the roles pass it as it is, without a branch of
+        # their own. (`container`, the catalogue's key, names the container on either runtime.)
+        if runtime == "docker":
+            instance["in_container"] = instance["docker"]["name"]
     instances, unknown = only_these(instances, params.get("only"))
     problems += unknown
     if runtime == "docker" and not docker_answers(docker.get("host")):

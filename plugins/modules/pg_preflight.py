@@ -188,7 +188,10 @@ python_libraries_missing:
   elements: str
   sample: [python3-psycopg2]
 instances:
-  description: The enabled instances with defaults filled in.
+  description:
+    - The enabled instances with defaults filled in, each with its container description (C(docker)).
+    - On the docker runtime each also has C(in_container), the name of the container it runs in,
+      which the modules that reach an instance take as their C(container) option.
   returned: always
   type: list
   elements: dict

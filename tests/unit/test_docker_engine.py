@@ -118,6 +118,31 @@ MODULES = sorted(path.stem for path in (PLUGINS / "modules").glob("*.py"))
 DOCKER_MODULES = [name for name in MODULES if module_reaches_docker(PLUGINS / "modules" / ("%s.py" % name))]
 
 
+def _action_runs_docker_module(path: Path) -> bool:
+    """An action plugin that runs a module talking to Docker, itself or through the plugin_utils
+    file it imports, talks to Docker too."""
+    text = path.read_text()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "ansible_collections.darevel.postgres.plugins.plugin_utils."):
+            text += (PLUGINS / "plugin_utils" / ("%s.py" % node.module.rsplit(".", 1)[1])).read_text()
+    return any("darevel.postgres.%s" % module in text for module in DOCKER_MODULES)
+
+
+DOCKER_ACTIONS = sorted(path.stem for path in (PLUGINS / "action").glob("*.py") if _action_runs_docker_module(path))
+
+
+def test_an_action_that_runs_a_docker_module_takes_the_shared_options():
+    """pg_lifecycle runs pg_container on the docker runtime: its documentation has the shared engine
+    and runtime options, and so does the spec it validates."""
+    assert "pg_lifecycle" in DOCKER_ACTIONS and "pg_report" not in DOCKER_ACTIONS
+    for action in DOCKER_ACTIONS:
+        assert {"darevel.postgres.docker", "darevel.postgres.docker.runtime"} <= set(fragments(action)), action
+        doc = documentation(action)["options"]
+        assert doc["docker_host"]["type"] == _engine.DOCKER_HOST_SPEC["docker_host"]["type"]
+        assert doc["runtime"]["choices"] == _engine.RUNTIME_SPEC["runtime"]["choices"]
+
+
 def test_the_analysis_finds_the_modules_that_talk_to_docker():
     """A guard for the analysis itself: the container module and the database step are found, a
     module that only writes a report on the control node is not."""
@@ -249,7 +274,7 @@ def module_calls() -> list[tuple[str, str, dict]]:
     calls = []
     for path in yaml_files():
         for mapping, where in walk(yaml.safe_load(path.read_text()), str(path.relative_to(REPO))):
-            for module in DOCKER_MODULES:
+            for module in DOCKER_MODULES + DOCKER_ACTIONS:
                 if "darevel.postgres.%s" % module in mapping:
                     calls.append((module, where, mapping["darevel.postgres.%s" % module] or {}))
     return calls
@@ -257,7 +282,7 @@ def module_calls() -> list[tuple[str, str, dict]]:
 
 def test_the_scan_sees_the_tasks():
     assert {"pg_database", "pg_container", "pg_backup", "pg_restore", "pg_audit", "pg_instance_info",
-            "pg_preflight"} <= {module for module, _where, _args in module_calls()}
+            "pg_preflight", "pg_lifecycle"} <= {module for module, _where, _args in module_calls()}
 
 
 def test_every_task_passes_the_inventorys_engine():

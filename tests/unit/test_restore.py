@@ -453,7 +453,8 @@ def test_rows_of_a_single_failed_result():
 def test_drill_items():
     plan = [{"name": "mail", "version": 15, "port": 5437, "docker": {"name": "darevel-postgres-mail"}}]
     assert rf.restore_items(plan) == [{"name": "mail", "version": 15, "port": 5437, "target_suffix": "_drill"}]
-    assert rf.restore_items(plan, True)[0]["container"] == "darevel-postgres-mail"
+    assert rf.restore_items([dict(plan[0], in_container="darevel-postgres-mail")])[0]["container"] == \
+        "darevel-postgres-mail"
 
 
 def test_the_report_holds_no_password():

@@ -20,18 +20,6 @@ def test_filters_registered():
     assert set(catalogue.FilterModule().filters()) == {"status_table", "tuning_table", "connect_table", "table_msg"}
 
 
-def test_instance_items():
-    assert catalogue.instance_items(PLAN) == [{"name": "chat", "version": 15, "port": 5434},
-                                              {"name": "mail", "version": 15, "port": 5437}]
-    assert catalogue.instance_items([]) == []
-
-
-def test_instance_items_reload_only_the_instances_named():
-    items = catalogue.instance_items(PLAN, reload=["mail", "not-planned"])
-    assert [i.get("reload", False) for i in items] == [False, True]
-    assert catalogue.instance_items(PLAN, reload=[]) == catalogue.instance_items(PLAN)
-
-
 @pytest.mark.parametrize("env_dir", ["/etc/darevel/postgres", "/etc/darevel/postgres/"])
 def test_database_items(env_dir):
     items = catalogue.database_items(PLAN, ["pw-chat", "pw-mail"], env_dir, "db.internal")
@@ -179,21 +167,6 @@ def test_status_table_no_rows():
     assert len(lines) == 2
     assert lines[0] == "name  port  state  accepting  version  uptime  connections  size  pending restart  health  " \
                        "last backup"
-
-
-def test_instance_items_without_settings():
-    plan = [dict(PLAN[0], settings={"work_mem": "4MB"})]
-    assert catalogue.instance_items(plan) == [{"name": "chat", "version": 15, "port": 5434,
-                                               "settings": {"work_mem": "4MB"}}]
-    assert catalogue.instance_items(plan, settings=False) == [{"name": "chat", "version": 15, "port": 5434}]
-
-
-def test_container_items_carry_the_container_description_and_no_password():
-    plan = [{"name": "chat", "version": 15, "docker": {"name": "darevel-postgres-chat"}},
-            {"name": "mail", "version": 17, "docker": {"name": "darevel-postgres-mail"}}]
-    items = catalogue.container_items(plan)
-    assert items == [{"name": "chat", "version": 15, "spec": {"name": "darevel-postgres-chat"}},
-                     {"name": "mail", "version": 17, "spec": {"name": "darevel-postgres-mail"}}]
 
 
 def test_database_items_name_the_container_on_the_docker_runtime():

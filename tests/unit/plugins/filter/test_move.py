@@ -28,7 +28,7 @@ def test_purge_table_nothing_removed_is_a_dash():
 # --- purge.yml's request and per-host checks ---------------------------------------------------
 
 from ansible_collections.darevel.postgres.plugins.filter.move import (  # noqa: E402
-    purge_problems, purge_request, purge_status)
+    purge_problems, purge_request, found_status)
 
 HOSTS = ["db1", "db2"]
 
@@ -62,12 +62,12 @@ def test_purge_problems_per_instance():
     plan = [{"name": "mail", "docker": {"name": "c-mail"}}, {"name": "chat", "docker": {"name": "c-chat"}}]
     found = [{"name": "chat", "status": "started", "container": "c-chat"},
              {"name": "mail", "status": "started", "container": "other-host-mail"}]
-    problems = purge_problems(["mail", "chat", "wiki"], plan, found, ["chat"], "db1", True, "/etc/darevel/postgres")
+    problems = purge_problems(["mail", "chat", "wiki"], plan, found, ["chat"], "db1", "docker", "/etc/darevel/postgres")
     assert problems[0].startswith("instance chat is running on db1; fix: stop it first")
     assert problems[1].startswith("instance chat is still in db1's postgres_instances_enabled (chat)")
     assert problems[2].startswith("instance wiki is not in the catalogue of db1")
     assert len(problems) == 3  # mail: another host's container runs, this host's is absent
-    assert purge_status("mail", plan[0], found, True) == "absent"
-    assert purge_status("mail", plan[0], found, False) == "started"
-    assert purge_problems(["mail"], plan, [], "all", "db1", False, "/e")[0].startswith(
+    assert found_status("mail", plan[0], found, "docker") == "absent"
+    assert found_status("mail", plan[0], found, "native") == "started"
+    assert purge_problems(["mail"], plan, [], "all", "db1", "native", "/e")[0].startswith(
         "instance mail is still in db1's postgres_instances_enabled (all)")

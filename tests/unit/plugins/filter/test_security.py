@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.darevel.postgres.plugins.filter import catalogue, security
 from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container
+from ansible_collections.darevel.postgres.plugins.plugin_utils import _lifecycle
 
 GOOD = {"owner": {"chat": "Owner-pass-0001-chat", "mail": "Owner-pass-0002-mail"},
         "app": {"chat": "App-pass-00001-chat", "mail": "App-pass-00002-mail"}}
@@ -66,7 +67,7 @@ def test_security_plan_native_prod():
     assert chat["tls"]["cert"] == "/etc/darevel/postgres/tls/chat/server.crt"
     assert "ssl" in chat["enforce"] and "work_mem" not in chat["enforce"]
     assert chat["hba"][0]["method"] == "peer map=darevel_superuser"
-    items = catalogue.instance_items(secured)
+    items = _lifecycle.instance_items(secured)
     assert items[0]["hba"] == chat["hba"] and items[0]["settings"] == chat["settings"]
 
 

@@ -192,3 +192,16 @@ def test_unknown_apps_are_problems():
               "tuning": {"enabled": False}}
     result = _preflight.run(params)
     assert any("apps: 'chta' is not an instance enabled on this host" in p for p in result["problems"])
+
+
+@pytest.mark.parametrize("runtime", ["native", "docker"])
+def test_the_plan_names_the_container_to_reach_on_the_docker_runtime_only(monkeypatch, runtime):
+    monkeypatch.setattr(_preflight, "docker_answers", lambda host: True)
+    params = {"instances": copy.deepcopy(_catalogue.SEED), "enabled": "chat,mail", "default_version": 15,
+              "only": None, "check_ports": False, "min_free_mb": 0, "runtime": runtime, "docker": {},
+              "python_libraries": "ignore", "tuning": {"enabled": False}}
+    result = _preflight.run(params)
+    assert result["problems"] == [] and result["runtime"] == runtime
+    containers = [i.get("in_container") for i in result["instances"]]
+    assert containers == (["darevel-postgres-chat", "darevel-postgres-mail"] if runtime == "docker" else [None, None])
+    assert all(i["docker"]["name"] == "darevel-postgres-%s" % i["name"] for i in result["instances"])
