@@ -31,9 +31,63 @@ def test_every_role_has_argument_specs():
     assert roles and ROLES == roles
 
 
+# The facts one role sets for the others: declared as options by the roles that read them, without a
+# default (undefined until that role has run; a role that finds no plan runs the preflight first).
+OUTPUTS = {"postgres_plan", "postgres_runtime_in_use", "postgres_tuning_plan", "postgres_versions_missing",
+           "postgres_python_libraries_missing"}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_option_names_equal_defaults(role):
-    assert sorted(options(role)) == sorted(defaults(role))
+    assert sorted(name for name in options(role) if name not in OUTPUTS) == sorted(defaults(role))
+    assert [name for name in OUTPUTS & set(options(role)) if "default" in options(role)[name]] == []
+
+
+def _mappings(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _mappings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _mappings(value)
+
+
+def facts_set() -> dict:
+    """Every variable a role's tasks set (set_fact, register) -> the roles that set it."""
+    out: dict = {}
+    for role in ROLES:
+        for path in sorted((ROLES_DIR / role / "tasks").glob("*.yml")):
+            for task in _mappings(load(path) or []):
+                names = [name for name in task.get("ansible.builtin.set_fact") or {} if name != "cacheable"] \
+                    if isinstance(task.get("ansible.builtin.set_fact"), dict) else []
+                names += [task["register"]] if isinstance(task.get("register"), str) else []
+                for name in names:
+                    out.setdefault(name, set()).add(role)
+    return out
+
+
+def role_text(role: str) -> str:
+    return "\n".join(path.read_text() for folder in ("tasks", "templates", "vars", "defaults")
+                     for path in sorted((ROLES_DIR / role / folder).glob("*")) if path.is_file())
+
+
+def test_roles_share_no_private_facts_and_declare_what_they_read():
+    """A role reads another role's result only through a declared option of its own (the
+    preflight's plan, the security role's postgres_tls_reload), never through a private __ fact."""
+    import re
+    found = facts_set()
+    assert {"postgres_plan", "postgres_tls_reload", "__postgres_preflight"} <= set(found)  # the scan sees them
+    undeclared = []
+    for role in ROLES:
+        text = role_text(role)
+        declared = {name for entry in load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"].values()
+                    for name in entry.get("options") or {}}
+        for name, setters in sorted(found.items()):
+            if role not in setters and re.search(r"\b%s\b" % re.escape(name), text):
+                if name.startswith("__") or name not in declared:
+                    undeclared.append("%s reads %s, set by %s" % (role, name, ", ".join(sorted(setters))))
+    assert undeclared == []
 
 
 @pytest.mark.parametrize("role", ROLES)
