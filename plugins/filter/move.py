@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import aligned
+from ansible_collections.darevel.postgres.plugins.filter.envfile import env_problems
 from ansible_collections.darevel.postgres.plugins.plugin_utils._lifecycle import removed
 
 PURGE_COLUMNS = ("instance", "runtime", "was", "result", "removed", "kept")
@@ -58,6 +59,36 @@ def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> di
     elif not wanted and confirm in UNSET:
         confirm_problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
     return {"apps": wanted, "problems": problems, "confirm_problems": confirm_problems}
+
+
+BOOLEAN = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def move_request(app, from_host, to_host, purge, env_host, hosts: list, play_hosts: list) -> dict:
+    """Every problem of a move.yml request, checked on the control node before anything changes: the
+    instance name, the two hosts (of the postgres group, within --limit, different), purge (a
+    boolean), and the host the old env file will name (`env_host`: move_env_host, else the new
+    host's ansible_host or name) against the one env-file rule."""
+    problems = []
+    if app in UNSET or not isinstance(app, str):
+        problems.append("app: %s; fix: -e app=NAME, the instance to move" % ("(none)" if app in UNSET else app))
+    elif not NAME.match(app):
+        problems.append("app: %r is not an instance name; fix: -e app=NAME with a name of the catalogue" % app)
+    for key, value in (("from", from_host), ("to", to_host)):
+        if value in UNSET or str(value) not in hosts:
+            problems.append("%s: %s is not a host of the postgres group; fix: -e %s=HOST, one of %s" % (
+                key, "(none)" if value in UNSET else value, key, ", ".join(hosts) or "(none)"))
+        elif str(value) not in play_hosts:
+            problems.append("%s: %s is outside --limit; fix: include it in --limit" % (key, value))
+    if from_host not in UNSET and str(from_host) == str(to_host):
+        problems.append("from and to: both are %s; fix: name two different hosts" % from_host)
+    if not isinstance(purge, bool) and str(purge).strip().lower() not in BOOLEAN:
+        problems.append("purge: %r is not true or false; fix: -e purge=true to remove the old instance's data, "
+                        "or leave it out to keep it" % (purge,))
+    if env_host not in UNSET:
+        problems += env_problems([], hosts={"move_env_host": env_host})
+    return {"problems": problems,
+            "purge": purge if isinstance(purge, bool) else BOOLEAN.get(str(purge).strip().lower(), False)}
 
 
 def purge_problems(apps: list, plan: list, found: list, enabled, host: str, runtime: str, env_dir: str) -> list:

@@ -23,7 +23,7 @@ description:
     V(backup_rows), V(compose_argv), V(container_items), V(database_items), V(dev_dirs),
     V(dev_files), V(env_lines), V(env_problems), V(env_switch), V(excluded_port_conflicts),
     V(excluded_port_message), V(excluded_port_ranges),
-    V(firewall_rules), V(found_status), V(instance_items), V(purge_problems), V(purge_request), V(purge_rows),
+    V(firewall_rules), V(found_status), V(instance_items), V(move_request), V(purge_problems), V(purge_request), V(purge_rows),
     V(restore_instances), V(restore_items),
     V(restore_rows), V(security_plan),
     V(security_problems), V(status_rows), V(tls_names)."
@@ -82,6 +82,7 @@ HELPERS = {
     "firewall_rules": security,
     "found_status": move,
     "instance_items": _lifecycle,
+    "move_request": move,
     "purge_problems": move,
     "purge_request": move,
     "purge_rows": move,

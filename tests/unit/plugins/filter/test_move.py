@@ -71,3 +71,45 @@ def test_purge_problems_per_instance():
     assert found_status("mail", plan[0], found, "native") == "started"
     assert purge_problems(["mail"], plan, [], "all", "db1", "native", "/e")[0].startswith(
         "instance mail is still in db1's postgres_instances_enabled (all)")
+
+
+# --- move.yml's request ---------------------------------------------------------------------------
+
+from ansible_collections.darevel.postgres.plugins.filter.move import move_request, purge_rows  # noqa: E402
+
+
+def test_a_good_move_request_has_no_problem():
+    assert move_request("mail", "db1", "db2", False, "db2.internal", HOSTS, HOSTS) == {"problems": [], "purge": False}
+    assert move_request("mail", "db1", "db2", "yes", "10.0.0.2", HOSTS, HOSTS)["purge"] is True
+
+
+def test_every_problem_of_a_move_request_at_once():
+    problems = move_request("Mail;rm", "db1", "db1", "maybe", "db'2", HOSTS, ["db1"])["problems"]
+    assert problems[0].startswith("app: 'Mail;rm' is not an instance name; fix:")
+    assert "from and to: both are db1; fix: name two different hosts" in problems
+    assert any(p.startswith("purge: 'maybe' is not true or false; fix:") for p in problems)
+    assert any("move_env_host" in p and "single quote" in p for p in problems)
+    assert len(problems) == 4
+
+
+def test_a_move_request_names_each_bad_host_and_the_limit():
+    problems = move_request("", "", "nowhere", False, "", HOSTS, HOSTS)["problems"]
+    assert problems == ["app: (none); fix: -e app=NAME, the instance to move",
+                        "from: (none) is not a host of the postgres group; fix: -e from=HOST, one of db1, db2",
+                        "to: nowhere is not a host of the postgres group; fix: -e to=HOST, one of db1, db2"]
+    assert move_request("mail", "db1", "db2", False, "db2", HOSTS, ["db1"])["problems"] == [
+        "to: db2 is outside --limit; fix: include it in --limit"]
+
+
+def test_purge_rows_name_what_went_and_what_stays():
+    plan = [{"name": "mail", "version": 15, "docker": {"name": "c-mail", "volume": "v-mail"}},
+            {"name": "chat", "version": 15, "docker": {"name": "c-chat", "volume": "v-chat"}}]
+    found = [{"name": "mail", "status": "stopped", "data_dir": "/srv/15/mail"}]
+    rows = purge_rows(plan, "native", [{"name": "mail", "changed": True}, {"name": "chat", "changed": False}],
+                      found, "/etc/d", "/var/b", False)
+    assert rows[0] == {"instance": "mail", "runtime": "native", "status": "stopped", "result": "purged",
+                       "removed": ["cluster 15/mail", "/srv/15/mail"], "kept": ["/etc/d/mail.env", "/var/b/mail"]}
+    assert rows[1]["result"] == "nothing to purge" and rows[1]["removed"] == [] and rows[1]["status"] == "absent"
+    docker = purge_rows(plan[:1], "docker", [{"name": "mail", "changed": True}], [], "/etc/d", "/var/b", True)
+    assert docker[0]["result"] == "would be purged (check mode)"
+    assert docker[0]["removed"] == ["container c-mail", "volume v-mail"]
