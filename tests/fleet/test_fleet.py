@@ -118,12 +118,23 @@ def test_move_refuses_bad_requests_before_any_change(hosts, inventory, scratch):
     before = postmaster_pid("darevel-fleet-1", "mail")
     for extra in (["-e", "from=darevel-fleet-1", "-e", "to=darevel-fleet-1"],
                   ["-e", "from=darevel-fleet-1", "-e", "to=nowhere"],
-                  ["-e", "from=darevel-fleet-3", "-e", "to=darevel-fleet-2"]):
+                  ["-e", "from=darevel-fleet-3", "-e", "to=darevel-fleet-2"],
+                  # purge must be a boolean: 'maybe' once meant false
+                  ["-e", "from=darevel-fleet-1", "-e", "to=darevel-fleet-2", "-e", "purge=maybe"]):
         run = fleet.run_playbook(inventory, "move.yml", "-e", "app=mail", *extra, "--limit", "!" + VICTIM,
                                  scratch=scratch)
         assert run.returncode != 0, run.stdout[-3000:]
         assert "nothing was moved" in run.stdout or "nothing was changed" in run.stdout, run.stdout[-3000:]
         assert "changed=0" in run.stdout and not re.search(r"changed=[1-9]", run.stdout), run.stdout[-3000:]
+    # Every problem at once, before any change: a name that is not an instance's, and a new host
+    # outside --limit (whose part of the move would never run).
+    run = fleet.run_playbook(inventory, "move.yml", "-e", "app=Mail;x", "-e", "from=darevel-fleet-1", "-e",
+                             "to=darevel-fleet-2", "-e", "purge=maybe", "--limit", "darevel-fleet-1", scratch=scratch)
+    assert run.returncode != 0, run.stdout[-3000:]
+    for part in ("app: 'Mail;x' is not an instance name", "to: darevel-fleet-2 is outside --limit",
+                 "purge: 'maybe' is not true or false"):
+        assert part in run.stdout, (part, run.stdout[-3000:])
+    assert not re.search(r"changed=[1-9]", run.stdout), run.stdout[-3000:]
     assert postmaster_pid("darevel-fleet-1", "mail") == before
     assert "mail" not in clusters("darevel-fleet-2")
 
