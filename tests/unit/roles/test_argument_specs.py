@@ -53,8 +53,9 @@ def _mappings(node):
             yield from _mappings(value)
 
 
-def facts_set() -> dict:
-    """Every variable a role's tasks set (set_fact, register) -> the roles that set it."""
+def facts_set(passed: bool = False) -> dict:
+    """Every variable a role's tasks set (set_fact, register) -> the roles that set it; with
+    `passed`, also the variables it gives the roles it includes (their `vars`)."""
     out: dict = {}
     for role in ROLES:
         for path in sorted((ROLES_DIR / role / "tasks").glob("*.yml")):
@@ -62,6 +63,8 @@ def facts_set() -> dict:
                 names = [name for name in task.get("ansible.builtin.set_fact") or {} if name != "cacheable"] \
                     if isinstance(task.get("ansible.builtin.set_fact"), dict) else []
                 names += [task["register"]] if isinstance(task.get("register"), str) else []
+                if passed and "ansible.builtin.include_role" in task:
+                    names += list(task.get("vars") or {})
                 for name in names:
                     out.setdefault(name, set()).add(role)
     return out
@@ -76,7 +79,7 @@ def test_roles_share_no_private_facts_and_declare_what_they_read():
     """A role reads another role's result only through a declared option of its own (the
     preflight's plan, the security role's postgres_tls_reload), never through a private __ fact."""
     import re
-    found = facts_set()
+    found, passed = facts_set(), facts_set(passed=True)
     assert {"postgres_plan", "postgres_tls_reload", "__postgres_preflight"} <= set(found)  # the scan sees them
     undeclared = []
     for role in ROLES:
@@ -84,7 +87,7 @@ def test_roles_share_no_private_facts_and_declare_what_they_read():
         declared = {name for entry in load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"].values()
                     for name in entry.get("options") or {}}
         for name, setters in sorted(found.items()):
-            if role not in setters and re.search(r"\b%s\b" % re.escape(name), text):
+            if role not in passed[name] and re.search(r"\b%s\b" % re.escape(name), text):
                 if name.startswith("__") or name not in declared:
                     undeclared.append("%s reads %s, set by %s" % (role, name, ", ".join(sorted(setters))))
     assert undeclared == []
