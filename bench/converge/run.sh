@@ -13,6 +13,9 @@ NAMES=(infra chat slides suite mail sheet)
 BIN=${VENV:-.venv}/bin
 WORK=$(mktemp -d /tmp/darevel-bench.XXXXXX)
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
+# The targets of the runtime and plan redesign: cold <= 1.5x the floor, no-op <= 0.3x.
+COLD_TARGET=1.50
+NOOP_TARGET=0.30
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 

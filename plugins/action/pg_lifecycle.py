@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Start, stop, restart or remove the planned instances on the runtime in use, through that
+"""Stop, restart or remove the planned instances on the runtime in use, through that
 runtime's own lifecycle module."""
 
 from __future__ import annotations

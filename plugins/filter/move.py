@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for playbooks/purge.yml (the request, the per-host checks and the table)."""
+"""Helpers of the move and purge steps (their requests, the per-host checks, the purge report's rows)
+and the purge table."""
 
 from __future__ import annotations
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: pg_lifecycle
-short_description: Start, stop, restart or remove planned PostgreSQL instances on either runtime
+short_description: Stop, restart or remove planned PostgreSQL instances on either runtime
 version_added: 0.1.0
 description:
   - One task for the lifecycle of the planned instances, whatever the runtime. The action plugin
     runs the runtime's own module on the managed host once for all of them,
     M(darevel.postgres.pg_instance) on the V(native) runtime (the host's clusters, either layout)
     and M(darevel.postgres.pg_container) on the V(docker) runtime (one container and volume each).
-  - The settings file is left as it is in every state; applying settings and creating instances is
-    the converge's work (the instance role).
+  - The settings file is left as it is in every state; on the native runtime C(pg_hba.conf) is kept as
+    the plan has it, as the converge writes it. Creating and starting instances, and applying
+    settings, is the converge's work (the instance role), which is why there is no V(started).
   - With no instances, nothing runs on the host and the result is unchanged.
   - Check mode and C(--diff) are those of the module that runs.
 author:
@@ -39,7 +40,7 @@ options:
     description: What to do with each instance.
     type: str
     required: true
-    choices: [started, stopped, restarted, absent]
+    choices: [stopped, restarted, absent]
   purge:
     description: With O(state=absent), also remove the data (native the data directory, docker the volume).
     type: bool

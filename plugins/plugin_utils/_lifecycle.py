@@ -4,7 +4,7 @@
 """Controller side of darevel.postgres.pg_lifecycle: the planned instances turned into the one
 call of the runtime's own lifecycle module (pg_instance on native, pg_container on docker).
 
-This is the only place where starting, stopping, restarting or removing an instance differs by
+This is the only place where stopping, restarting or removing an instance differs by
 runtime; the roles and playbooks name the state and the runtime in use, never a module per runtime.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import DOCKER_HOST_SPEC, RUNTIME_SPEC
 
-STATES = ["started", "stopped", "restarted", "absent"]
+STATES = ["stopped", "restarted", "absent"]
 
 ARGUMENT_SPEC = dict({
     "instances": {"type": "list", "elements": "dict", "required": True},

@@ -93,7 +93,7 @@ def test_restart_checks_every_host_before_restarting_any(hosts, inventory, scrat
     run = fleet.run_playbook(inventory, "restart.yml", scratch=scratch)
     assert run.returncode != 0, run.stdout[-3000:]
     assert re.search(r"^fatal: \[%s\]" % re.escape(VICTIM), run.stdout, re.M), run.stdout[-3000:]
-    assert "Restart the native instances" not in run.stdout
+    assert "PLAY [Restart PostgreSQL instances" not in run.stdout
     assert {h: postmaster_pid(h, hosts[h][0]) for h in survivors} == before
 
 
@@ -248,6 +248,25 @@ def test_purge_in_check_mode_changes_nothing(hosts, inventory, scratch):
     assert "would be purged (check mode)" in run.stdout and "/var/lib/postgresql/15/mail" in run.stdout
     assert clusters(old).get("mail") == "down"
     assert fleet.docker("exec", old, "test", "-f", "/var/lib/postgresql/15/mail/PG_VERSION", check=False).returncode == 0
+
+
+def test_the_purge_role_purges_only_on_the_host_it_names(hosts, inventory, scratch):
+    """The role itself, from a playbook of one's own that runs it on every host: only the host named
+    may purge; every other host refuses, naming itself and the host asked for."""
+    old = "darevel-fleet-1"
+    playbook = scratch / "purge-everywhere.yml"
+    playbook.write_text(
+        "- hosts: postgres\n  gather_facts: false\n  roles:\n    - role: darevel.postgres.purge\n"
+        "      vars: {postgres_purge_app: mail, postgres_purge_confirm: mail, postgres_purge_host: %s}\n" % old)
+    run = fleet.run_playbook(moved_inventory(hosts, inventory), str(playbook), "--check", "--limit", "!" + VICTIM,
+                             scratch=scratch)
+    assert run.returncode != 0, run.stdout[-3000:]
+    others = [h for h in hosts if h not in (old, VICTIM)]
+    assert others, hosts
+    for host in others:
+        assert "host: this is %s, not %s" % (host, old) in run.stdout, (host, run.stdout[-3000:])
+    assert "would be purged (check mode)" in run.stdout  # the named host goes on
+    assert clusters(old).get("mail") == "down"
 
 
 def test_purge_removes_the_stopped_copy_and_keeps_the_env_file(hosts, inventory, scratch):

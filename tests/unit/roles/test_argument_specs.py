@@ -77,7 +77,9 @@ def role_text(role: str) -> str:
 
 def test_roles_share_no_private_facts_and_declare_what_they_read():
     """A role reads another role's result only through a declared option of its own (the
-    preflight's plan, the security role's postgres_tls_reload), never through a private __ fact."""
+    preflight's plan, the security role's postgres_tls_reload), never through a private __ fact.
+    A variable a role sets itself, or passes in the `vars` of a role it includes (the purge role's
+    postgres_preflight_overrides), is its own: naming it is not reading another role's."""
     import re
     found, passed = facts_set(), facts_set(passed=True)
     assert {"postgres_plan", "postgres_tls_reload", "__postgres_preflight"} <= set(found)  # the scan sees them

@@ -76,7 +76,7 @@ def test_purge_only_with_absent(runtime):
 
 
 def test_the_engine_is_left_to_the_module_when_not_named():
-    call = _lifecycle.module_call(args(instances=PLAN, state="started", runtime="docker"))[1]
+    call = _lifecycle.module_call(args(instances=PLAN, state="stopped", runtime="docker"))[1]
     assert "docker_host" not in call and "workers" not in call
 
 
