@@ -18,6 +18,7 @@ import os
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, RUNTIME_SPEC
 
 try:
     import docker
@@ -26,10 +27,6 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules that need it
     HAS_DOCKER = False
 
-# The engine's address; omitted: DOCKER_HOST in the module's environment, else the local socket.
-DOCKER_HOST_SPEC = {"docker_host": {"type": "str"}}
-# The runtime of the modules that serve both (doc fragment darevel.postgres.docker.runtime).
-RUNTIME_SPEC = {"runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]}}
 
 
 def docker_argument_spec(spec: dict, runtime: bool = False) -> dict:

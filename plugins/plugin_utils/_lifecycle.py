@@ -10,7 +10,7 @@ runtime; the roles and playbooks name the state and the runtime in use, never a 
 
 from __future__ import annotations
 
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import DOCKER_HOST_SPEC, RUNTIME_SPEC
+from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, RUNTIME_SPEC
 
 STATES = ["stopped", "restarted", "absent"]
 

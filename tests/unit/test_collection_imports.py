@@ -27,3 +27,23 @@ def test_the_collections_this_one_depends_on_are_importable_from_the_venv(name):
     module = importlib.import_module("ansible_collections.%s.%s" % (namespace, collection))
     assert not os.path.realpath(module.__path__[0]).startswith(
         os.path.realpath(REPO_ROOT) + os.sep + "ansible_collections")
+
+
+def test_the_controller_side_plugins_load_neither_the_docker_sdk_nor_psycopg2():
+    """Filters, lookups, actions and plugin_utils run on the control node in every task that uses
+    them: importing the Docker SDK there (about 0.1 s each time a worker loads the plugin) cost
+    about a second of the control node's CPU per host in a converge. Only modules need them."""
+    import json
+    import subprocess
+    import sys
+    root = Path(REPO_ROOT) / "plugins"
+    names = sorted("ansible_collections.darevel.postgres.plugins.%s.%s" % (kind, path.stem)
+                   for kind in ("filter", "lookup", "action", "plugin_utils")
+                   for path in (root / kind).glob("*.py") if path.name != "__init__.py")
+    assert len(names) > 10 and any(name.endswith("plugin_utils._lifecycle") for name in names)
+    code = ("import importlib, json, sys\nfor name in %r:\n    importlib.import_module(name)\n"
+            "print(json.dumps(sorted(m for m in ('docker', 'psycopg2') if m in sys.modules)))" % names)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,13 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options every module (and the pg_lifecycle action) shares for reaching the runtime, with no
+import beyond the standard library: the controller-side plugins read them without loading the
+Docker SDK (doc fragments darevel.postgres.docker and darevel.postgres.docker.runtime)."""
+
+from __future__ import annotations
+
+# The engine's address; omitted: DOCKER_HOST in the module's environment, else the local socket.
+DOCKER_HOST_SPEC = {"docker_host": {"type": "str"}}
+# The runtime of the modules that serve both (doc fragment darevel.postgres.docker.runtime).
+RUNTIME_SPEC = {"runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]}}
