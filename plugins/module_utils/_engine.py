@@ -28,7 +28,6 @@ except ImportError:  # pragma: no cover - reported by the modules that need it
     HAS_DOCKER = False
 
 
-
 def docker_argument_spec(spec: dict, runtime: bool = False) -> dict:
     """`spec` with the shared engine option (and with `runtime`, the shared runtime option)."""
     out = dict(spec)
