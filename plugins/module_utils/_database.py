@@ -466,6 +466,28 @@ class DatabaseManager:
                         "instance '%s'" % item["name"], "the env file's %s" % key, value,
                         ENV_FIXES.get(key, "choose another value"))] if message]
         if problems:
-            return {"results": [], "errors": problems}
+            return {"results": [], "errors": problems, "host": []}
         results, errors = run_all(items, self.converge, self.params["workers"])
-        return {"results": results, "errors": errors}
+        host = self._config_dirs() if self.params.get("file_modes", True) else []
+        return {"results": results, "errors": errors, "host": host}
+
+    def _config_dirs(self) -> list[dict]:
+        """The collection's configuration directories that exist (the env files' and the TLS
+        files' parents, CONFIG_DIRS) back to 0755 root:root: a dev converge of earlier versions
+        created /etc/darevel/postgres 0700, where the postgres user cannot reach its TLS files.
+        One change per directory, as {'path', 'before', 'after'}; nothing is created."""
+        changes = []
+        for path in _security.CONFIG_DIRS:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            mode = st.st_mode & 0o7777
+            if mode == 0o755 and st.st_uid == 0 and st.st_gid == 0:
+                continue
+            changes.append({"path": path, "before": "mode %04o, uid %d, gid %d" % (mode, st.st_uid, st.st_gid),
+                            "after": "mode 0755, uid 0, gid 0"})
+            if not self.check_mode:
+                os.chown(path, 0, 0)
+                os.chmod(path, 0o755)
+        return changes

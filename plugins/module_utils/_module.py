@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+from ansible_collections.darevel.postgres.plugins.module_utils import _diff
+
 
 def exit_batch(module, outcome: dict) -> None:
     results, errors = outcome["results"], outcome["errors"]
-    changed = any(r.get("changed") for r in results)
+    # Changes made once for the host rather than per instance: {'path', 'before', 'after'} each.
+    host = outcome.get("host") or []
+    changed = any(r.get("changed") for r in results) or bool(host)
     # Ansible's diff protocol as a list: one entry per file or object, each with its header and text
     # before and after, which the default callback prints as unified diffs (see _diff).
-    diff = []
+    diff = [_diff.entry(change["path"], change["before"] + "\n", change["after"] + "\n") for change in host]
     for result in results:
         entries = result.pop("diff", None) or []
         diff += entries if isinstance(entries, list) else [entries]
@@ -22,6 +26,8 @@ def exit_batch(module, outcome: dict) -> None:
         payload = dict(result, changed=changed, diff=diff)
     else:
         payload = {"changed": changed, "instances": results, "diff": diff}
+    if "host" in outcome:
+        payload["host_changes"] = [change["path"] for change in host]
     if errors:
         module.fail_json(msg="; ".join(errors), **payload)
     module.exit_json(**payload)

@@ -165,6 +165,10 @@ options:
       - Native instances - narrow the modes of the data directory (C(0700)), the configuration files
         (C(postgresql.conf), C(pg_hba.conf), C(pg_ident.conf), the settings file; C(0640)) and the TLS
         key (C(0600)) when they are wider, as the CIS benchmark asks.
+      - Every runtime - the collection's configuration directories on the host, C(/etc/darevel) and
+        C(/etc/darevel/postgres), where they exist, back to C(0755) C(root:root); the env files and the
+        TLS files below keep their own modes. Nothing is created. An earlier version created
+        C(/etc/darevel/postgres) C(0700), where the C(postgres) user cannot reach its TLS files.
     type: bool
     default: true
   socket_dir:
@@ -196,6 +200,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+host_changes:
+  description: The configuration directories whose mode or owner was set back (see O(file_modes)).
+  returned: always
+  type: list
+  elements: path
+  sample: [/etc/darevel/postgres]
 queries:
   description: Statements that ran (or would run in check mode), passwords masked.
   returned: when O(name) is given
@@ -275,7 +285,7 @@ def main() -> None:
             # A check run of a converge that would install python3-psycopg2 first: nothing to read with.
             module.warn("psycopg2 is not installed on this host yet (the converge installs python3-psycopg2 "
                         "first): the databases, roles and env files were not checked")
-            module.exit_json(changed=False, instances=[],
+            module.exit_json(changed=False, instances=[], host_changes=[],
                              msg="not checked: psycopg2 is missing; fix: install python3-psycopg2")
         module.fail_json(msg=missing_required_lib("psycopg2") + "; fix: install python3-psycopg2 "
                          "(playbooks/site.yml installs it)")

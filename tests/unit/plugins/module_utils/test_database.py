@@ -186,3 +186,33 @@ def test_every_login_role_without_a_limit_gets_the_instances_limit(monkeypatch):
     assert db._connection_limits(runtime.session(), item) == [
         "ALTER ROLE %s CONNECTION LIMIT 95" % role for role in
         ("darevel_chat_owner", "darevel_chat_app", "postgres", "reporter")]
+
+
+def test_the_configuration_directories_get_0755_back_once_for_the_host(monkeypatch, tmp_path):
+    """pg_database writes the env files, so it keeps their directories at 0755 (CONFIG_DIRS): a
+    wider or narrower mode is reported, and set back unless in check mode; a missing one is left
+    missing. Root is needed to own them as root:root, which os.chown asks of this test process."""
+    wide, narrow, missing = tmp_path / "etc", tmp_path / "etc" / "postgres", tmp_path / "none"
+    narrow.mkdir(parents=True)
+    os.chmod(wide, 0o775)
+    os.chmod(narrow, 0o700)
+    monkeypatch.setattr(_database._security, "CONFIG_DIRS", (str(wide), str(narrow), str(missing)))
+    chowned = []
+    monkeypatch.setattr(_database.os, "chown", lambda path, uid, gid: chowned.append((path, uid, gid)))
+    checked = _database.DatabaseManager(FakeModule(check_mode=True))._config_dirs()
+    assert [c["path"] for c in checked] == [str(wide), str(narrow)]
+    assert checked[1]["before"].startswith("mode 0700") and checked[1]["after"] == "mode 0755, uid 0, gid 0"
+    assert (os.stat(narrow).st_mode & 0o777, chowned) == (0o700, [])
+    done = _database.DatabaseManager(FakeModule())._config_dirs()
+    assert [c["path"] for c in done] == [str(wide), str(narrow)]
+    assert [os.stat(p).st_mode & 0o777 for p in (wide, narrow)] == [0o755, 0o755]
+    assert chowned == [(str(wide), 0, 0), (str(narrow), 0, 0)] and not missing.exists()
+
+
+def test_the_host_step_runs_with_file_modes_and_is_part_of_the_outcome(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_database.DatabaseManager, "_config_dirs", lambda self: calls.append(1) or [{"path": "/x"}])
+    monkeypatch.setattr(_database, "run_all", lambda items, fn, workers: ([], []))
+    monkeypatch.setattr(_database, "batch_items", lambda params, keys: [])
+    assert _database.DatabaseManager(FakeModule(file_modes=True)).run()["host"] == [{"path": "/x"}]
+    assert _database.DatabaseManager(FakeModule(file_modes=False)).run()["host"] == [] and calls == [1]
