@@ -30,6 +30,58 @@ def restore_items(plan: list, backups=None, suffix: str = "_drill") -> list:
     return items
 
 
+UNSET = ("", None)
+BOOLEAN = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+VERBS = {"restore": "restored", "migrate": "migrated", "restore_drill": "drilled"}
+
+
+def _integer(value, low: int, high: int):
+    """`value` as an int within [low, high], else None (a bool is not a number here)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
+
+
+def restore_request(verb: str, plan: list, app=None, target_app=None, target=None, fresh_backup=True,
+                    jobs=1) -> list:
+    """Every problem of a restore.yml, migrate.yml or restore_drill.yml request, on the control node
+    before anything is restored: the instance (a name of this host's plan), the target (another
+    planned instance, or an external server with its host and user; migrate: the external server
+    only), its port, fresh_backup (a boolean) and the pg_restore jobs (a whole number). Each message
+    names the value and the extra var that fixes it; an empty list lets the request through."""
+    names = [i["name"] for i in plan]
+    known = ", ".join(names) or "(none planned on this host)"
+    target = target or {}
+    external = target.get("host") not in UNSET
+    problems = []
+    if verb in ("restore", "migrate"):
+        if app in UNSET:
+            problems.append("app: (none); fix: -e app=NAME, the instance whose backup to use, one of %s" % known)
+        elif app not in names:
+            problems.append("app: %r is not an instance of this host's plan; fix: -e app=NAME, one of %s" % (app, known))
+    if verb == "restore" and not external and target_app not in UNSET and target_app not in names:
+        problems.append("target_app: %r is not an instance of this host's plan; fix: -e target_app=NAME, one of %s, "
+                        "or an external server with -e target_host=HOST -e target_user=USER" % (target_app, known))
+    if verb == "migrate" and not external:
+        problems.append("target_host: (none); fix: -e target_host=HOST -e target_user=USER -e target_password=..., "
+                        "the external server to migrate to")
+    if external and target.get("user") in UNSET:
+        problems.append("target_user: (none) for target_host %s; fix: -e target_user=USER" % target["host"])
+    if external and target.get("port") not in UNSET and _integer(target["port"], 1, 65535) is None:
+        problems.append("target_port: %r is not a port; fix: -e target_port=N, 1 to 65535" % (target["port"],))
+    if verb in ("migrate", "restore_drill") and not isinstance(fresh_backup, bool) \
+            and str(fresh_backup).strip().lower() not in BOOLEAN:
+        problems.append("fresh_backup: %r is not true or false; fix: -e fresh_backup=false to use the latest "
+                        "backup, or leave it out to take one now" % (fresh_backup,))
+    if verb in ("restore", "migrate") and _integer(jobs, 1, 4096) is None:
+        problems.append("restore_jobs: %r is not a number of parallel jobs; fix: -e restore_jobs=N, 1 to 4096" % (jobs,))
+    return ["nothing was %s: %s" % (VERBS[verb], problem) for problem in problems]
+
+
 def backup_failures(plan: list, backups) -> list:
     """Report rows for the planned instances the drill could not back up."""
     if not backups:

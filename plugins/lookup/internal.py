@@ -24,7 +24,7 @@ description:
     V(dev_files), V(env_lines), V(env_problems), V(env_switch), V(excluded_port_conflicts),
     V(excluded_port_message), V(excluded_port_ranges),
     V(firewall_rules), V(found_status), V(instance_items), V(move_request), V(purge_problems), V(purge_request), V(purge_rows),
-    V(restore_instances), V(restore_items),
+    V(restore_instances), V(restore_items), V(restore_request),
     V(restore_rows), V(security_plan),
     V(security_problems), V(status_rows), V(tls_names)."
 author:
@@ -88,6 +88,7 @@ HELPERS = {
     "purge_rows": move,
     "restore_instances": restore,
     "restore_items": restore,
+    "restore_request": restore,
     "restore_rows": restore,
     "security_plan": security,
     "security_problems": security,

@@ -127,6 +127,33 @@ def test_restore_under_a_new_name_check_mode_first(ansible, rs, rs_vars, scratch
     assert "it_rs_a_copy" in table[2] and table[2].rstrip().endswith("yes")
 
 
+def test_bad_requests_are_refused_with_every_problem_and_nothing_restored(ansible, rs, rs_vars, scratch):
+    """restore.yml, migrate.yml and restore_drill.yml check their request in one place (the restore
+    role's restore_request) before any backup or restore: each problem named with its value and fix."""
+    before = {name: databases(port) for name, port in PORTS.items()}
+    backups = sorted(p.name for p in (scratch / "rs-backups" / "it_rs_a").iterdir())
+    cases = {
+        "restore.yml": (["-e", "app=it_rs_a;x", "-e", "target_host=db.example.net", "-e", "target_port=5432x",
+                         "-e", "restore_jobs=many"],
+                        ["nothing was restored: app: 'it_rs_a;x' is not an instance of this host's plan",
+                         "target_user: (none) for target_host db.example.net", "target_port: '5432x' is not a port",
+                         "restore_jobs: 'many' is not a number"]),
+        "migrate.yml": (["-e", "fresh_backup=maybe"],
+                        ["nothing was migrated: app: (none)", "target_host: (none)",
+                         "fresh_backup: 'maybe' is not true or false"]),
+        "restore_drill.yml": (["-e", "fresh_backup=maybe"], ["nothing was drilled: fresh_backup: 'maybe'"]),
+    }
+    for playbook, (args, expected) in cases.items():
+        run = ansible.run(PLAYBOOKS / playbook, rs_vars, args=args)
+        assert run.rc != 0, playbook
+        msg = run.task("Check the request")["msg"]
+        assert [part for part in expected if part not in msg] == [], (playbook, msg)
+    run = ansible.run(PLAYBOOKS / "restore.yml", rs_vars, args=["-e", "app=it_rs_a", "-e", "target_app=it_rs_zz"])
+    assert run.rc != 0 and "target_app: 'it_rs_zz' is not an instance" in run.task("Check the request")["msg"]
+    assert {name: databases(port) for name, port in PORTS.items()} == before
+    assert sorted(p.name for p in (scratch / "rs-backups" / "it_rs_a").iterdir()) == backups  # no backup taken
+
+
 def test_replace_needs_confirmation(ansible, rs, rs_vars, scratch):
     port = PORTS["it_rs_a"]
     expected = counts(port, "it_rs_a")

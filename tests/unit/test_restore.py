@@ -467,3 +467,54 @@ def test_check_mode_rows_are_neither_verified_nor_failed():
     assert rows[0]["verified"] is None
     assert rf.restore_instances(rows)[0]["result"] == "passed"
     assert rf.restore_table(rows)[2].rstrip().endswith("-")
+
+
+# --------------------------------------------------------------------------- the request
+
+PLAN = [{"name": "mail"}, {"name": "chat"}]
+
+
+def test_a_good_request_of_each_verb_has_no_problem():
+    assert rf.restore_request("restore", PLAN, "mail") == []
+    assert rf.restore_request("restore", PLAN, "mail", "chat") == []
+    assert rf.restore_request("restore", PLAN, "mail", "", {"host": "db.example.net", "user": "admin", "port": "5432"}) == []
+    assert rf.restore_request("migrate", PLAN, "mail", target={"host": "db", "user": "u", "port": 6432},
+                              fresh_backup="false", jobs="4") == []
+    assert rf.restore_request("restore_drill", PLAN, fresh_backup=False) == []
+    assert rf.restore_request("restore_drill", [], fresh_backup="yes") == []
+
+
+def test_every_problem_of_a_restore_at_once_each_naming_value_and_fix():
+    problems = rf.restore_request("restore", PLAN, "mail;x", "", {"host": "db", "user": "", "port": "5432x"}, jobs="many")
+    assert [p.split(":")[1].strip() for p in problems] == ["app", "target_user", "target_port", "restore_jobs"]
+    assert all(p.startswith("nothing was restored: ") and "fix: " in p for p in problems)
+    assert "'mail;x'" in problems[0] and "mail, chat" in problems[0]
+    assert rf.restore_request("restore", PLAN, None) == [
+        "nothing was restored: app: (none); fix: -e app=NAME, the instance whose backup to use, one of mail, chat"]
+
+
+@pytest.mark.parametrize("target_app, bad", [("sheet", True), ("chat", False), ("", False), (None, False)])
+def test_the_target_instance_is_a_planned_one_unless_the_target_is_external(target_app, bad):
+    problems = rf.restore_request("restore", PLAN, "mail", target_app)
+    assert bool(problems) == bad and (not bad or "target_app: 'sheet'" in problems[0])
+    assert rf.restore_request("restore", PLAN, "mail", target_app, {"host": "db", "user": "u"}) == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "1.5", "", True, 4097, "abc", None])
+def test_jobs_must_be_a_whole_number_from_one(value):
+    assert rf.restore_request("restore", PLAN, "mail", jobs=value)[0].startswith("nothing was restored: restore_jobs:")
+
+
+@pytest.mark.parametrize("value", [0, 65536, "22; rm", True, "x"])
+def test_an_external_port_must_be_a_port(value):
+    problems = rf.restore_request("migrate", PLAN, "mail", target={"host": "db", "user": "u", "port": value})
+    assert [p for p in problems if "target_port" in p] and len(problems) == 1
+
+
+def test_migrate_needs_an_external_target_and_a_boolean_fresh_backup():
+    problems = rf.restore_request("migrate", PLAN, "", fresh_backup="maybe")
+    assert [p.split(":")[1].strip() for p in problems] == ["app", "target_host", "fresh_backup"]
+    assert all(p.startswith("nothing was migrated: ") for p in problems)
+    assert rf.restore_request("restore_drill", PLAN, fresh_backup="maybe") == [
+        "nothing was drilled: fresh_backup: 'maybe' is not true or false; fix: -e fresh_backup=false to use the "
+        "latest backup, or leave it out to take one now"]
