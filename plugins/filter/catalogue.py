@@ -47,11 +47,8 @@ def connection_limit(instance: dict) -> int:
     reserved connections and two more, so that one role cannot take every connection (CIS 5.5)."""
     if instance.get("connection_limit"):
         return int(instance["connection_limit"])
-    settings = dict(instance.get("settings") or {})
-    for flag, arg in zip(((instance.get("docker") or {}).get("command") or [])[1::2],
-                         ((instance.get("docker") or {}).get("command") or [])[2::2]):
-        if flag == "-c" and "=" in arg:
-            settings.setdefault(*arg.split("=", 1))
+    settings = dict((instance.get("docker") or {}).get("settings") or {})
+    settings.update(instance.get("settings") or {})
     try:
         total = int(str(settings.get("max_connections", 100)))
         reserved = int(str(settings.get("superuser_reserved_connections", 3)))

@@ -9,7 +9,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _validate
+from ansible_collections.darevel.postgres.plugins.module_utils import _container, _validate
 
 # A line of `netsh interface ipv4 show excludedportrange protocol=tcp`: start, end, and a `*`
 # for administered exclusions (added with `netsh ... add excludedportrange`, not by Hyper-V/WinNAT).
@@ -36,6 +36,8 @@ def dev_files(plan: list, container_host: str = "host.docker.internal", local_ho
     """
     files = []
     for inst in plan:
+        if inst.get("docker"):  # the compose file holds the container's command, as pg_container runs it
+            inst = dict(inst, docker=_container.rendered(inst["docker"]))
         problem = _validate.relative_path(inst["compose_file"])
         if problem:  # preflight refuses it first; checked again where the path is used
             raise AnsibleFilterError("instance '%s': compose_file %s" % (inst["name"], problem))

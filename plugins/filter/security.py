@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _credentials, _security, _validate
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _credentials, _security, _validate
 
 display = Display()
 
@@ -66,15 +66,6 @@ def security_problems(catalogue, enabled="all", version=15, environment="dev", o
     return problems
 
 
-def _docker_command(command: list, wanted: dict) -> list:
-    current = {}
-    for flag, arg in zip(command[1::2], command[2::2]):
-        if flag == "-c" and "=" in arg:
-            key, value = arg.split("=", 1)
-            current[key] = value
-    return _container.command(_security.merged(wanted, current))
-
-
 PROD_ON_DOCKER = (
     "postgres_environment is prod on the docker runtime, which is meant for developer machines: the containers get "
     "the part of the prod baseline that applies inside a container (log_error_verbosity, log_replication_commands, "
@@ -87,7 +78,8 @@ PROD_ON_DOCKER = (
 def security_plan(plan: list, environment: str = "dev", runtime: str = "native", tls: bool = False,
                   listen=None, own_certs=None, min_protocol=None) -> list:
     """The plan with each instance's security settings merged into its settings (native) or its
-    container's -c arguments (docker), its pg_hba rules and, with TLS, its certificate paths."""
+    container's settings (docker; pg_container renders them as its -c arguments), its pg_hba rules
+    and, with TLS, its certificate paths."""
     if environment not in _security.ENVIRONMENTS:
         raise AnsibleFilterError("security_plan: environment %r is not dev or prod" % environment)
     if environment == "prod" and runtime == "docker" and plan:
@@ -100,8 +92,8 @@ def security_plan(plan: list, environment: str = "dev", runtime: str = "native",
                                     str(min_protocol or "TLSv1.2"))
         instance["settings"] = _security.merged(wanted, instance.get("settings"))
         if instance.get("docker"):
-            instance["docker"] = dict(instance["docker"], command=_docker_command(
-                instance["docker"]["command"], _security.settings(instance, environment, "docker", False)))
+            instance["docker"] = dict(instance["docker"], settings=_security.merged(
+                _security.settings(instance, environment, "docker", False), instance["docker"]["settings"]))
         instance["hba"] = _security.hba_rules(instance, environment, bool(tls) and runtime == "native")
         # Settings pg_database puts back when another file or ALTER SYSTEM overrides them (native;
         # a container's -c arguments already win over every file).

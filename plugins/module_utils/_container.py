@@ -38,6 +38,17 @@ def command(settings: dict) -> list[str]:
     return argv
 
 
+def rendered(container_spec: dict) -> dict:
+    """The description as the engine gets it: the plan keeps the server's settings as a dict
+    (`settings`) until here, where they become the container's command (`postgres -c k=v`, one per
+    setting, sorted). A description that holds its command already is returned as it is."""
+    if "settings" not in container_spec:
+        return container_spec
+    out = {key: value for key, value in container_spec.items() if key != "settings"}
+    out["command"] = command(container_spec["settings"])
+    return out
+
+
 def memory_bytes(size: Any) -> int:
     text = str(size).strip().upper().rstrip("B")
     factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
@@ -61,7 +72,7 @@ def spec(instance: dict, image: str, bind_address: str = "127.0.0.1", settings: 
         "port": instance["port"],
         "environment": {"POSTGRES_USER": instance["owner"], "POSTGRES_DB": instance["database"],
                         "POSTGRES_INITDB_ARGS": "--data-checksums"},
-        "command": command(merged),
+        "settings": merged,
         "healthcheck": {"test": ["CMD", "pg_isready", "-h", "127.0.0.1", "-p", "5432",
                                  "-U", instance["owner"], "-d", instance["database"]],
                         "interval": "5s", "timeout": "5s", "retries": 12, "start_period": "20s"},
@@ -74,8 +85,9 @@ def spec(instance: dict, image: str, bind_address: str = "127.0.0.1", settings: 
 
 
 def config_hash(container_spec: dict) -> str:
-    """Changes when anything that needs a new container changes (the password is init-only)."""
-    return hashlib.sha256(json.dumps(container_spec, sort_keys=True).encode()).hexdigest()[:16]
+    """Changes when anything that needs a new container changes (the password is init-only). Taken
+    over the rendered description, so a plan's settings and the command they become hash alike."""
+    return hashlib.sha256(json.dumps(rendered(container_spec), sort_keys=True).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- images

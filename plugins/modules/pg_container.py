@@ -13,7 +13,8 @@ version_added: 0.1.0
 description:
   - The docker runtime of darevel.postgres. For each instance, a named volume and a container
     built from the instance's container description, the C(docker) entry of the plan that
-    M(darevel.postgres.pg_preflight) returns. It gives the image, the C(-c) settings, the port
+    M(darevel.postgres.pg_preflight) returns. It gives the image, the server's settings (the C(-c)
+    arguments of the container's command), the port
     published on the bind address, the health check C(pg_isready -h 127.0.0.1), the restart
     policy, the stop timeout, and the memory and CPU limits.
   - A container is recreated only when its description changes (a hash label records it); the
@@ -59,7 +60,11 @@ options:
         description: PostgreSQL major version (reported back).
         type: int
       spec:
-        description: The container description (the plan's C(docker) entry).
+        description:
+          - The container description (the plan's C(docker) entry). Its C(settings), the server's
+            settings as a mapping, become the container's command here (C(postgres -c name=value),
+            one per setting, sorted); a description that gives C(command) instead is used as it is.
+            The hash label is taken over the description so rendered.
         type: dict
         required: true
       password:
@@ -260,6 +265,8 @@ def main() -> None:
     )
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"))
+    for item in module.params["instances"]:
+        item["spec"] = _container.rendered(item["spec"])
     try:
         manager = ContainerManager(module)
         if module.params["state"] != "pulled":

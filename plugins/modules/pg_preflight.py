@@ -189,7 +189,8 @@ python_libraries_missing:
   sample: [python3-psycopg2]
 instances:
   description:
-    - The enabled instances with defaults filled in, each with its container description (C(docker)).
+    - The enabled instances with defaults filled in, each with its container description (C(docker)),
+      whose C(settings) stay a mapping until M(darevel.postgres.pg_container) renders its command.
     - On the docker runtime each also has C(in_container), the name of the container it runs in,
       which the modules that reach an instance take as their C(container) option.
   returned: always

@@ -23,6 +23,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import time
 
 import psycopg2
@@ -30,6 +31,9 @@ import pytest
 import yaml
 
 from conftest import REPO, listening_ports, need_docker
+
+sys.path.insert(0, str(REPO))  # the checkout is ansible_collections/darevel/postgres (see ansible.cfg)
+from ansible_collections.darevel.postgres.plugins.module_utils import _container  # noqa: E402
 
 DEV_FILES = REPO / "playbooks" / "dev_files.yml"
 DEV_WINDOWS = REPO / "playbooks" / "dev_windows.yml"
@@ -248,7 +252,8 @@ def started(dev, engine):
 @pytest.mark.parametrize("app", ["slides", "chat"])
 def test_container_is_the_planned_one(dev, started, app):
     entry = started[app]
-    spec = dev["plan"][entry["name"]]["docker"]
+    # The plan keeps the settings as a dict; pg_container and the compose file render the command.
+    spec = _container.rendered(dev["plan"][entry["name"]]["docker"])
     assert wait_healthy(entry["container"]) == "healthy"
     facts = inspect(entry["container"])
     config, host = facts["Config"], facts["HostConfig"]
@@ -288,9 +293,8 @@ def test_owner_logs_in_over_tcp(dev, started, app):
     assert wait_healthy(entry["container"]) == "healthy"
     with connect(dev, entry) as conn, conn.cursor() as cur:
         cur.execute("SELECT current_user, current_database(), current_setting('shared_buffers')")
-        command = dev["plan"][entry["name"]]["docker"]["command"]
-        shared_buffers = [arg.split("=", 1)[1] for arg in command if arg.startswith("shared_buffers=")]
-        assert cur.fetchone() == ("%s_owner" % entry["database"], entry["database"], shared_buffers[0])
+        shared_buffers = dev["plan"][entry["name"]]["docker"]["settings"]["shared_buffers"]
+        assert cur.fetchone() == ("%s_owner" % entry["database"], entry["database"], shared_buffers)
         cur.execute("CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('before stop-all')")
     conn.close()
 

@@ -39,7 +39,8 @@ def test_database_items(env_dir):
     ({"settings": {"max_connections": "50", "superuser_reserved_connections": "10"}}, 38),
     ({"settings": {"max_connections": "4"}}, 1),
     ({"connection_limit": 20, "settings": {"max_connections": "200"}}, 20),
-    ({"docker": {"command": ["postgres", "-c", "max_connections=60"]}}, 55),
+    ({"docker": {"settings": {"max_connections": 60}}}, 55),
+    ({"docker": {"settings": {"max_connections": 60}}, "settings": {"max_connections": "30"}}, 25),
 ])
 def test_the_connection_limit_comes_from_the_catalogue_or_max_connections(instance, limit):
     assert catalogue.connection_limit(instance) == limit

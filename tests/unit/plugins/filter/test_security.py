@@ -11,7 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.darevel.postgres.plugins.filter import catalogue, security
-from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container
+from ansible_collections.darevel.postgres.plugins.module_utils import _catalogue, _container, _security
 from ansible_collections.darevel.postgres.plugins.plugin_utils import _lifecycle
 
 GOOD = {"owner": {"chat": "Owner-pass-0001-chat", "mail": "Owner-pass-0002-mail"},
@@ -71,11 +71,14 @@ def test_security_plan_native_prod():
     assert items[0]["hba"] == chat["hba"] and items[0]["settings"] == chat["settings"]
 
 
-def test_security_plan_docker_adds_logging_to_the_container_command():
+def test_security_plan_docker_adds_logging_to_the_container_settings_a_dict_until_rendered():
     secured = security.security_plan(plan(), "dev", "docker", True)
-    command = secured[0]["docker"]["command"]
-    assert "log_connections=on" in command and "work_mem=4MB" in command
-    assert not any(arg.startswith(("ssl", "listen_addresses")) for arg in command)
+    settings = secured[0]["docker"]["settings"]
+    assert settings["log_connections"] == "on" and settings["work_mem"] == "4MB"
+    assert not [name for name in settings if name.startswith(("ssl", "listen_addresses"))]
+    assert "command" not in secured[0]["docker"]
+    command = _container.rendered(secured[0]["docker"])["command"]
+    assert "log_connections=on" in command and "work_mem=4MB" in command and command[0] == "postgres"
     assert secured[0]["tls"] is None and secured[0]["enforce"] == []
 
 
@@ -117,3 +120,36 @@ def test_security_problems_finds_a_password_reused_in_another_hosts_variables():
     # dev never looks at passwords.
     assert security.security_problems(seed, ["chat"], 15, "dev", own["owner"], own["app"], False,
                                       [other["owner"]], [other["app"]]) == []
+
+
+def _earlier_command(spec: dict, wanted: dict) -> list:
+    """How versions before the plan kept settings as a dict built a container's command: the tuned
+    settings rendered as -c arguments, parsed back into strings, merged with the security settings
+    and rendered again. A container that such a version created carries this command's hash."""
+    current = {}
+    argv = _container.command(spec["settings"])
+    for flag, arg in zip(argv[1::2], argv[2::2]):
+        if flag == "-c":
+            key, value = arg.split("=", 1)
+            current[key] = value
+    return _container.command(_security.merged(wanted, current))
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("settings", [
+    {"work_mem": "4MB"},
+    {"work_mem": 4096, "jit": False, "track_io_timing": True, "shared_preload_libraries": "pg_stat_statements",
+     "log_line_prefix": "%m [%p] a=b ", "max_connections": 60},
+])
+def test_a_container_of_an_earlier_version_keeps_its_hash_and_is_not_recreated(environment, settings):
+    instances = plan()
+    for instance in instances:
+        instance["settings"] = dict(settings)
+        instance["docker"] = _container.spec(instance, "postgres:15")
+    secured = security.security_plan(copy.deepcopy(instances), environment, "docker")
+    for before, after in zip(instances, secured):
+        wanted = _security.settings(before, environment, "docker", False)
+        earlier = {k: v for k, v in before["docker"].items() if k != "settings"}
+        earlier["command"] = _earlier_command(before["docker"], wanted)
+        assert _container.rendered(after["docker"])["command"] == earlier["command"]
+        assert _container.config_hash(after["docker"]) == _container.config_hash(earlier)
