@@ -29,6 +29,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 requirements:
   - psycopg2 on the managed host (native runtime)
   - the Docker SDK for Python on the managed host (docker runtime)
@@ -100,13 +102,6 @@ options:
     description: Instances read at the same time.
     type: int
     default: 6
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -33,6 +33,8 @@ extends_documentation_fragment:
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
   - darevel.postgres.instance.connection
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 options:
   instances:
     description:
@@ -112,12 +114,7 @@ options:
     default: 0
 attributes:
   check_mode:
-    support: full
     details: Connects to read the server version and the databases; writes and deletes nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - Files are 0600 and directories 0700, owned by the user the module runs as (root).
   - A killed run leaves only C(.BACKUP_ID.partial); the next run of that instance removes it.

@@ -43,6 +43,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.docker
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.diff
 requirements:
   - the Docker SDK for Python (C(docker)) on the managed host
 options:
@@ -96,13 +98,6 @@ options:
     description: How many instances are handled at the same time.
     type: int
     default: 6
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -32,6 +32,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
   - darevel.postgres.docker
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.diff
 requirements:
   - psycopg2 on the managed host
 options:
@@ -175,13 +177,6 @@ options:
     description: Directory holding the instances' Unix sockets.
     type: path
     default: /var/run/postgresql
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 notes:
   - The diff has one entry for the roles and the database and one per file written, each a unified
     diff under its path - the env file with its passwords masked (a changed one is marked

@@ -28,6 +28,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.diff
 options:
   instances:
     description:
@@ -130,13 +132,6 @@ options:
         purged.
     type: path
     default: /var/lib/postgresql
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

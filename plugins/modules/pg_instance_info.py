@@ -25,6 +25,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 options:
   names:
     description: Only these instances; all when omitted.
@@ -63,13 +65,6 @@ options:
     description: Instances read at the same time.
     type: int
     default: 6
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

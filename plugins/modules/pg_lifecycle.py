@@ -27,6 +27,9 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.diff
+  - darevel.postgres.attributes.action
 options:
   instances:
     description:
@@ -56,19 +59,6 @@ options:
   workers:
     description: How many instances are handled at once; the module's own default when omitted.
     type: int
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: darevel.postgres.pg_instance
   - module: darevel.postgres.pg_container

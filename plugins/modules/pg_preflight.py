@@ -24,6 +24,8 @@ author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 options:
   instances:
     description:
@@ -141,13 +143,6 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -21,6 +21,9 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
+  - darevel.postgres.attributes.action
 options:
   path:
     description: File to write on the control node.
@@ -34,19 +37,6 @@ options:
     description: File mode.
     type: str
     default: "0644"
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

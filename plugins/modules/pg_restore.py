@@ -33,6 +33,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - darevel.postgres.instance
   - darevel.postgres.docker
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 requirements:
   - psycopg2 on the managed host (native runtime, O(target_dsn) included)
   - the Docker SDK for Python on the managed host (docker runtime)
@@ -185,13 +187,6 @@ options:
       target_container:
         description: Its container.
         type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - Check mode reads and verifies the backup and the target, and returns what would be restored.
   - Database-level settings (C(ALTER DATABASE ... SET)) and the database's encoding and locale are

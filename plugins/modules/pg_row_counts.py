@@ -24,6 +24,8 @@ extends_documentation_fragment:
   - darevel.postgres.docker
   - darevel.postgres.docker.runtime
   - darevel.postgres.instance.connection
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
 options:
   name:
     description: Instance name (the catalogue's C(name)), as the messages name it.
@@ -46,12 +48,7 @@ options:
     default: false
 attributes:
   check_mode:
-    support: full
     details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""
