@@ -183,8 +183,6 @@ class DatabaseManager:
                 queries += more
                 if self.params.get("file_modes", True):
                     queries += self._file_modes(conn)
-            if item.get("container") and conn is not None:
-                queries += self._container_hba(runtime, conn, item, file_diffs)
         finally:
             if conn is not None:
                 conn.close()
@@ -410,29 +408,6 @@ class DatabaseManager:
                 queries.append("-- chmod %04o %s (was %04o)" % (mode, path, current))
                 if not self.check_mode:
                     os.chmod(path, mode)
-        return queries
-
-    def _container_hba(self, runtime, conn, item: dict, file_diffs: dict | None = None) -> list[str]:
-        """The container's pg_hba: the image's `trust` lines replaced (peer on the socket for its
-        superuser, SCRAM over TCP), then a reload. The files are read and written in the container
-        through `runtime`; each one rewritten goes into `file_diffs` as {'container NAME:path': (before, after)}."""
-        files = {}
-        for setting in ("hba_file", "ident_file"):
-            files[setting] = conn.value("SELECT current_setting(%s)", (), (setting,))
-        wanted = {files["hba_file"]: _security.render_hba(_security.container_hba_rules()),
-                  files["ident_file"]: _security.render_container_ident(item["owner"])}
-        queries = []
-        for path, content in wanted.items():
-            current = runtime.read_file(path) or ""  # an unreadable file is rewritten
-            if current == content:
-                continue
-            if file_diffs is not None:
-                file_diffs["container %s:%s" % (item["container"], path)] = (current, content)
-            queries.append("-- %s rewritten" % path)
-            if not self.check_mode:
-                runtime.write_file(path, content, files["hba_file"])
-        if queries:
-            queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
         return queries
 
     def _database(self, conn, item: dict, before: dict) -> list[str]:

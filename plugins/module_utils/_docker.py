@@ -16,10 +16,11 @@ import tarfile
 import time
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials, _diff
+from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials, _diff, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import client  # noqa: F401 (the one factory)
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker import DockerRuntime
 
 try:
     import docker
@@ -150,6 +151,13 @@ class ContainerManager:
             health = self._wait_healthy(item["name"], spec["name"])
         status = "absent" if state == "absent" else ("started" if state in ("started", "restarted") or (
             current and current["running"] and state == "present" and "create" not in actions) else "stopped")
+        # The authentication files once the server answers: after the health check, or in a
+        # container that runs and is kept (check mode reads them; a new container has the image's).
+        ready = health is not None or (current and current["running"] and "create" not in actions and
+                                       not set(actions) & {"stop", "restart", "remove"})
+        auth_diff = self._auth_files(item, spec) if ready and status == "started" else []
+        if auth_diff and "auth_files" not in actions:
+            actions = actions + ["auth_files"]
         return {"name": item["name"], "version": item.get("version"), "port": spec["port"],
                 "container": spec["name"], "volume": spec["volume"], "image": spec["image"],
                 "status": status, "health": health, "actions": actions, "changed": bool(actions),
@@ -157,7 +165,37 @@ class ContainerManager:
                 "diff": _diff.container_entries(
                     spec["name"], attrs, bool(current and current["running"]), spec, state, actions, spec["volume"],
                     volume_exists, not (state == "absent" and self.params["purge"]) and
-                    (volume_exists or state != "absent"))}
+                    (volume_exists or state != "absent")) + auth_diff}
+
+    def _auth_files(self, item: dict, spec: dict) -> list[dict]:
+        """The container's pg_hba.conf and pg_ident.conf as the collection writes them, the docker
+        counterpart of pg_instance's: the image's `trust` lines replaced (peer on the socket for its
+        superuser, SCRAM over TCP), then a reload. One diff entry per file rewritten (or that would be)."""
+        label = "instance '%s'" % item["name"]
+        try:
+            runtime = DockerRuntime(label, self.docker.containers.get(spec["name"]),
+                                    user=spec["environment"]["POSTGRES_USER"])
+        except DockerException as exc:
+            raise DarevelError("%s: container %s: cannot read its pg_hba.conf: %s; fix: see `docker logs %s`" % (
+                label, spec["name"], exc, spec["name"]))
+        entries = []
+        try:
+            with runtime.session() as conn:
+                files = {name: conn.value("SELECT current_setting(%s)", (), (name,)) for name in ("hba_file", "ident_file")}
+                wanted = {files["hba_file"]: _security.render_hba(_security.container_hba_rules()),
+                          files["ident_file"]: _security.render_container_ident(spec["environment"]["POSTGRES_USER"])}
+                for path, content in wanted.items():
+                    current = runtime.read_file(path) or ""  # an unreadable file is rewritten
+                    if current == content:
+                        continue
+                    entries.append(_diff.entry("container %s:%s" % (spec["name"], path), current, content))
+                    if not self.check_mode:
+                        runtime.write_file(path, content, files["hba_file"])
+                if entries and not self.check_mode:
+                    conn.execute("SELECT pg_reload_conf()")
+        finally:
+            runtime.cleanup()
+        return entries
 
     def _apply(self, item: dict, container, actions: list[str]):
         spec = item["spec"]

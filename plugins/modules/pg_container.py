@@ -17,6 +17,11 @@ description:
     arguments of the container's command), the port
     published on the bind address, the health check C(pg_isready -h 127.0.0.1), the restart
     policy, the stop timeout, and the memory and CPU limits.
+  - Once a container answers (after its health check, or when it runs and is kept), its
+    C(pg_hba.conf) and C(pg_ident.conf) are the collection's (the image's C(trust) lines replaced by
+    C(peer) on the socket for the image's superuser and C(scram-sha-256) over TCP), then the server
+    reloads; as M(darevel.postgres.pg_instance) does for a native instance, each file rewritten is an
+    entry of the diff, and check mode reads them and reports what it would rewrite.
   - A container is recreated only when its description changes (a hash label records it); the
     volume stays, so data survives. A container removed by hand is created again with its data.
   - The password is used only when a container is first created (the image's
@@ -134,7 +139,7 @@ instances:
       description: Health status once started (V(healthy)), null otherwise.
       type: str
     actions:
-      description: What was done (or would be done in check mode); V(pull) when the instance's image was pulled.
+      description: What was done (or would be done in check mode); V(pull) when the instance's image was pulled, V(auth_files) when its C(pg_hba.conf) or C(pg_ident.conf) was rewritten.
       type: list
       elements: str
 images:

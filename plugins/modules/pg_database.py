@@ -17,9 +17,6 @@ description:
     C(POSTGRES_USER), C(POSTGRES_PASSWORD), and C(DB_APP_USER), C(DB_APP_PASSWORD)) with mode C(0600).
   - The C(postgres) superuser of a native instance has no password (it is reached only as the OS
     user over the socket); a password found on it is removed.
-  - On the docker runtime the container's C(pg_hba.conf) and C(pg_ident.conf) are replaced (the
-    image's C(trust) lines go) by C(peer) on the socket for the image's superuser, C(scram-sha-256)
-    over TCP.
   - The password is sent as a SCRAM-SHA-256 verifier computed by the module, never in clear text,
     so it cannot appear in the server's statement log. An unchanged password is detected by
     recomputing the verifier with the stored salt; nothing is written then.
@@ -180,7 +177,8 @@ options:
 notes:
   - The diff has one entry for the roles and the database and one per file written, each a unified
     diff under its path - the env file with its passwords masked (a changed one is marked
-    changed after the mask), and on docker the container's C(pg_hba.conf) and C(pg_ident.conf).
+    changed after the mask), and on native instances the configuration file whose override of an
+    enforced setting was commented out.
 """
 
 EXAMPLES = r"""

@@ -571,3 +571,40 @@ def test_docker_pg_hba_has_no_trust_and_passwords_are_verifiers(container):
     connect(D, "it_sec_d_app", env["DB_APP_PASSWORD"]).close()
     with pytest.raises(psycopg2.OperationalError):
         connect(D, "it_sec_d_app", env["DB_APP_PASSWORD"] + "x").close()
+
+
+def test_docker_pg_hba_edited_by_hand_is_put_back_by_pg_container_check_mode_first(ansible, container):
+    """pg_container owns the container's pg_hba.conf, as pg_instance owns a native instance's: a
+    trust line added by hand shows in check mode's diff (nothing written), the converge rewrites
+    the file in the container task and reloads, and the next converge changes nothing."""
+    first, second, scratch = container
+    assert first.rc == 0 and second.rc == 0, second.explain()
+    path = "/var/lib/postgresql/data/pg_hba.conf"
+    good = docker("exec", D["container"], "cat", path).stdout
+    edited = "host all all 0.0.0.0/0 trust\n" + good
+    assert subprocess.run(["docker", "exec", "-i", D["container"], "sh", "-c", "cat > %s" % path], input=edited,
+                          text=True, timeout=60, check=False).returncode == 0
+
+    def load_time() -> str:
+        return docker("exec", "-u", "postgres", D["container"], "psql", "-U", "it_sec_d_owner", "-d", "postgres",
+                      "-Atc", "SELECT pg_conf_load_time()").stdout.strip()
+    loaded = load_time()
+    variables = {"postgres_instances": [D], "postgres_runtime": "docker",
+                 "postgres_docker_image": "darevel-test/postgres:{version}",
+                 "postgres_credentials_dir": str(scratch / "credentials"), "postgres_env_dir": str(scratch / "env"),
+                 "postgres_reports_dir": str(scratch / "reports")}
+    check = ansible.run(SITE, variables, check=True, diff=True)
+    assert check.rc == 0, check.explain()
+    task = check.task("Run one container per instance")
+    assert task["changed"] and task["instances"][0]["actions"] == ["auth_files"]
+    entries = [e for e in task["diff"] if e["after_header"] == "container %s:%s" % (D["container"], path)]
+    assert len(entries) == 1 and "trust" in entries[0]["before"] and "trust" not in entries[0]["after"]
+    assert docker("exec", D["container"], "cat", path).stdout == edited
+    run = ansible.run(SITE, variables)
+    assert run.rc == 0, run.explain()
+    assert [r["_task"] for r in run.results if r.get("changed")] == [task["_task"]]
+    assert docker("exec", D["container"], "cat", path).stdout == good
+    assert load_time() > loaded  # reloaded: the file on disk is the one in force
+    again = ansible.run(SITE, variables)
+    assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
+
