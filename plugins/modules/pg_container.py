@@ -139,7 +139,9 @@ instances:
       description: Health status once started (V(healthy)), null otherwise.
       type: str
     actions:
-      description: What was done (or would be done in check mode); V(pull) when the instance's image was pulled, V(auth_files) when its C(pg_hba.conf) or C(pg_ident.conf) was rewritten.
+      description:
+        - What was done (or would be done in check mode); V(pull) when the instance's image was pulled,
+          V(auth_files) when its C(pg_hba.conf) or C(pg_ident.conf) was rewritten.
       type: list
       elements: str
 images:

@@ -607,4 +607,3 @@ def test_docker_pg_hba_edited_by_hand_is_put_back_by_pg_container_check_mode_fir
     assert load_time() > loaded  # reloaded: the file on disk is the one in force
     again = ansible.run(SITE, variables)
     assert again.rc == 0 and again.changed == 0, [r["_task"] for r in again.results if r.get("changed")]
-
