@@ -443,15 +443,16 @@ class DatabaseManager:
         if problems:
             return {"results": [], "errors": problems, "host": []}
         results, errors = run_all(items, self.converge, self.params["workers"])
-        host = self._config_dirs() if self.params.get("file_modes", True) else []
-        return {"results": results, "errors": errors, "host": host}
+        host, problems = self._config_dirs() if self.params.get("file_modes", True) else ([], [])
+        return {"results": results, "errors": errors + problems, "host": host}
 
-    def _config_dirs(self) -> list[dict]:
+    def _config_dirs(self) -> tuple[list[dict], list[str]]:
         """The collection's configuration directories that exist (the env files' and the TLS
         files' parents, CONFIG_DIRS) back to 0755 root:root: a dev converge of earlier versions
         created /etc/darevel/postgres 0700, where the postgres user cannot reach its TLS files.
-        One change per directory, as {'path', 'before', 'after'}; nothing is created."""
-        changes = []
+        One change per directory, as {'path', 'before', 'after'}, and a problem per directory that
+        could not be changed; nothing is created."""
+        changes, problems = [], []
         for path in _security.CONFIG_DIRS:
             try:
                 st = os.stat(path)
@@ -460,9 +461,16 @@ class DatabaseManager:
             mode = st.st_mode & 0o7777
             if mode == 0o755 and st.st_uid == 0 and st.st_gid == 0:
                 continue
-            changes.append({"path": path, "before": "mode %04o, uid %d, gid %d" % (mode, st.st_uid, st.st_gid),
-                            "after": "mode 0755, uid 0, gid 0"})
+            change = {"path": path, "before": "mode %04o, uid %d, gid %d" % (mode, st.st_uid, st.st_gid),
+                      "after": "mode 0755, uid 0, gid 0"}
             if not self.check_mode:
-                os.chown(path, 0, 0)
-                os.chmod(path, 0o755)
-        return changes
+                try:
+                    os.chown(path, 0, 0)
+                    os.chmod(path, 0o755)
+                except OSError as exc:
+                    problems.append("host: %s is mode %04o, uid %d, gid %d and cannot be set to 0755 root:root: %s; "
+                                    "fix: run as root (become: true), or chmod 0755 and chown root:root it by hand"
+                                    % (path, mode, st.st_uid, st.st_gid, exc.strerror or exc))
+                    continue
+            changes.append(change)
+        return changes, problems

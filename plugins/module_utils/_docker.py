@@ -153,8 +153,10 @@ class ContainerManager:
             current and current["running"] and state == "present" and "create" not in actions) else "stopped")
         # The authentication files once the server answers: after the health check, or in a
         # container that runs and is kept (check mode reads them; a new container has the image's).
+        # A restart keeps the files: check mode reads them beforehand.
         ready = health is not None or (current and current["running"] and "create" not in actions and
-                                       not set(actions) & {"stop", "restart", "remove"})
+                                       not set(actions) & {"stop", "remove"} and
+                                       (self.check_mode or "restart" not in actions))
         auth_diff = self._auth_files(item, spec) if ready and status == "started" else []
         if auth_diff and "auth_files" not in actions:
             actions = actions + ["auth_files"]

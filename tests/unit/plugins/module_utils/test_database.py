@@ -199,11 +199,13 @@ def test_the_configuration_directories_get_0755_back_once_for_the_host(monkeypat
     monkeypatch.setattr(_database._security, "CONFIG_DIRS", (str(wide), str(narrow), str(missing)))
     chowned = []
     monkeypatch.setattr(_database.os, "chown", lambda path, uid, gid: chowned.append((path, uid, gid)))
-    checked = _database.DatabaseManager(FakeModule(check_mode=True))._config_dirs()
+    checked, problems = _database.DatabaseManager(FakeModule(check_mode=True))._config_dirs()
+    assert problems == []
     assert [c["path"] for c in checked] == [str(wide), str(narrow)]
     assert checked[1]["before"].startswith("mode 0700") and checked[1]["after"] == "mode 0755, uid 0, gid 0"
     assert (os.stat(narrow).st_mode & 0o777, chowned) == (0o700, [])
-    done = _database.DatabaseManager(FakeModule())._config_dirs()
+    done, problems = _database.DatabaseManager(FakeModule())._config_dirs()
+    assert problems == []
     assert [c["path"] for c in done] == [str(wide), str(narrow)]
     assert [os.stat(p).st_mode & 0o777 for p in (wide, narrow)] == [0o755, 0o755]
     assert chowned == [(str(wide), 0, 0), (str(narrow), 0, 0)] and not missing.exists()
@@ -211,8 +213,26 @@ def test_the_configuration_directories_get_0755_back_once_for_the_host(monkeypat
 
 def test_the_host_step_runs_with_file_modes_and_is_part_of_the_outcome(monkeypatch):
     calls = []
-    monkeypatch.setattr(_database.DatabaseManager, "_config_dirs", lambda self: calls.append(1) or [{"path": "/x"}])
+    monkeypatch.setattr(_database.DatabaseManager, "_config_dirs",
+                        lambda self: calls.append(1) or ([{"path": "/x"}], ["host: /y cannot be set"]))
     monkeypatch.setattr(_database, "run_all", lambda items, fn, workers: ([], []))
     monkeypatch.setattr(_database, "batch_items", lambda params, keys: [])
-    assert _database.DatabaseManager(FakeModule(file_modes=True)).run()["host"] == [{"path": "/x"}]
-    assert _database.DatabaseManager(FakeModule(file_modes=False)).run()["host"] == [] and calls == [1]
+    outcome = _database.DatabaseManager(FakeModule(file_modes=True)).run()
+    assert outcome["host"] == [{"path": "/x"}] and outcome["errors"] == ["host: /y cannot be set"]
+    outcome = _database.DatabaseManager(FakeModule(file_modes=False)).run()
+    assert outcome["host"] == [] and outcome["errors"] == [] and calls == [1]
+
+
+def test_a_directory_that_cannot_be_changed_is_a_problem_naming_it_and_the_fix(monkeypatch, tmp_path):
+    narrow = tmp_path / "postgres"
+    narrow.mkdir()
+    os.chmod(narrow, 0o700)
+    monkeypatch.setattr(_database._security, "CONFIG_DIRS", (str(narrow),))
+
+    def refuse(path, uid, gid):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(_database.os, "chown", refuse)
+    changes, problems = _database.DatabaseManager(FakeModule())._config_dirs()
+    assert changes == [] and len(problems) == 1
+    assert problems[0].startswith("host: %s is mode 0700" % narrow) and "Operation not permitted" in problems[0]
+    assert "fix: " in problems[0] and os.stat(narrow).st_mode & 0o777 == 0o700
