@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import _size, aligned
+from ansible_collections.darevel.postgres.plugins.filter.move import BOOLEAN, UNSET
 
 COLUMNS = ("instance", "backup", "database", "restored as", "target", "size", "duration", "verified")
 
@@ -30,8 +31,6 @@ def restore_items(plan: list, backups=None, suffix: str = "_drill") -> list:
     return items
 
 
-UNSET = ("", None)
-BOOLEAN = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 VERBS = {"restore": "restored", "migrate": "migrated", "restore_drill": "drilled"}
 
 
