@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
@@ -85,6 +86,7 @@ class InstanceManager:
         self.params = module.params
         self.check_mode = module.check_mode
         self._clusters: Optional[dict] = None
+        self._clusters_lock = threading.Lock()
 
     @property
     def layout(self) -> str:
@@ -94,9 +96,12 @@ class InstanceManager:
         return layout
 
     def clusters(self) -> dict:
-        if self._clusters is None:
-            self._clusters = existing(self.module, self.runner, self.layout)
-        return self._clusters
+        """The host's instances, read once per module run: the jobs of all instances ask at the
+        same time, and each pg_lsclusters is a Perl run of its own (six at once took 0.2 s)."""
+        with self._clusters_lock:
+            if self._clusters is None:
+                self._clusters = existing(self.module, self.runner, self.layout)
+            return self._clusters
 
     def cluster(self, version: int, name: str):
         if self.layout == "generic":

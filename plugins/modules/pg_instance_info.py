@@ -177,8 +177,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _status
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._docker import HAS_DOCKER, client, instances_info
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
@@ -237,13 +236,14 @@ def own_holders(facts: dict, holders: list) -> bool:
 def docker_instances(module) -> list:
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"))
+    # Imported here: the Docker SDK it loads is not needed on the native runtime.
+    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client, instances_info, published_ports
     params = module.params
     try:
         engine = client(params["docker_host"])
         found = instances_info(engine)
         published = None
         if params["probe"]:
-            from ansible_collections.darevel.postgres.plugins.module_utils._docker import published_ports
             published = published_ports(engine)
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)

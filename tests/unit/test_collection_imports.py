@@ -47,3 +47,26 @@ def test_the_controller_side_plugins_load_neither_the_docker_sdk_nor_psycopg2():
                           cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_module_run_on_the_native_runtime_does_not_import_the_docker_sdk():
+    """Importing the SDK takes 0.1 to 0.15 s on the target, in each module run that loads it. Only
+    pg_container (docker alone) loads it when imported; the others load it when they reach an
+    engine, and the preflight asks a unix or plain tcp engine with the standard library first."""
+    import json
+    import subprocess
+    import sys
+    root = Path(REPO_ROOT) / "plugins" / "modules"
+    names = sorted("ansible_collections.darevel.postgres.plugins.modules.%s" % path.stem
+                   for path in root.glob("pg_*.py") if path.stem != "pg_container")
+    assert len(names) >= 10
+    code = ("import importlib, json, sys\nfor name in %r:\n    importlib.import_module(name)\n"
+            "from ansible_collections.darevel.postgres.plugins.module_utils import _preflight\n"
+            "host = 'unix:///nonexistent/darevel-unit.sock'\n"
+            "found = _preflight.other_servers([], docker_host=host, registry_dir='/nonexistent', etc='/nonexistent')\n"
+            "answers = _preflight.docker_answers(host)\n"
+            "print(json.dumps([answers, sorted(m for m in ('docker',) if m in sys.modules)]))" % names)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False, []]

@@ -183,3 +183,33 @@ def test_a_drop_removes_the_collectors_directory_too(cluster, tmp_path, monkeypa
 
 def test_the_collectors_directory_is_per_version_and_name():
     assert _cluster.log_directory(15, "chat") == "/var/log/postgresql/15-chat"
+
+
+def test_one_module_run_reads_the_host_clusters_once_however_many_jobs_ask():
+    """Every instance's job asks for the host's clusters at the same time; pg_lsclusters runs once."""
+    import threading
+    import time
+
+    from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
+    from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager
+
+    class Module:
+        params = {"layout": "debian"}
+        check_mode = False
+        calls = []
+        lock = threading.Lock()
+
+        def get_bin_path(self, name):
+            return "/usr/bin/" + name
+
+        def run_command(self, argv, environ_update=None):
+            with self.lock:
+                self.calls.append(argv)
+            time.sleep(0.05)  # long enough for every job to ask before the first answer
+            return 0, LSCLUSTERS, ""
+
+    manager = InstanceManager(Module())
+    results, errors = run_all(list(range(6)), lambda _i: manager.clusters(), 6)
+    assert errors == [] and len(results) == 6
+    assert Module.calls == [["pg_lsclusters", "--no-header"]]
+    assert all(found is results[0] for found in results) and (15, "chat") in results[0]

@@ -73,4 +73,4 @@ def test_the_engine_is_pinged_without_the_sdk(tmp_path):
         thread.join(5)
         server.close()
     assert _preflight.ping_without_sdk("unix://" + str(tmp_path / "none.sock")) is False
-    assert _preflight.ping_without_sdk("ssh://user@host") is False
+    assert _preflight.ping_without_sdk("ssh://user@host") is None
