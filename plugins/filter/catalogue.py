@@ -24,8 +24,6 @@ def database_items(plan: list, passwords: list, env_dir: str, env_host: str = "l
                 "owner": i["owner"], "owner_password": pw, "env_file": env_file(i, env_dir), "env_host": env_host}
         if app_passwords is not None and i.get("app_role"):
             item.update({"app_role": i["app_role"], "app_password": app_passwords[index]})
-        if i.get("enforce"):
-            item["enforce"] = i["enforce"]
         # With TLS (native), the backends' clients verify the server: against the host's CA when the
         # collection made the certificate, else (certificates of your own) TLS without a known CA.
         if i.get("lock_public_schema"):

@@ -12,16 +12,16 @@ verifiers only.
 from __future__ import annotations
 
 import os
-import time
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _envfile, _scram, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
+from ansible_collections.darevel.postgres.plugins.module_utils._ops.config import is_true
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",
-             "env_file", "env_host", "container", "enforce", "env_sslmode", "env_sslrootcert", "lock_public_schema",
+             "env_file", "env_host", "container", "env_sslmode", "env_sslrootcert", "lock_public_schema",
              "connection_limit"]
 # Does PUBLIC hold a privilege on schema public (CIS 4.10)? Checked in each database.
 # A database without a schema public answers no row.
@@ -31,14 +31,6 @@ OWNER_SCHEMA_OK = ("SELECT has_schema_privilege(%s, oid, 'USAGE') AND has_schema
                    "FROM pg_namespace WHERE nspname = 'public'")
 CONNECTABLE = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
 UNLIMITED_LOGINS = "SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolconnlimit < 0 AND rolname !~ '^pg_' ORDER BY 1"
-# After a reload: the settings whose file value waits for a restart, once this backend has read the
-# files again (pg_conf_load_time moves past the time taken before the reload).
-PENDING = "SELECT pg_conf_load_time() > %s::timestamptz, coalesce(string_agg(name, ',' ORDER BY name), '') " \
-          "FROM pg_settings WHERE pending_restart"
-CONF_LOAD_TIME = "SELECT pg_conf_load_time()"
-POSTMASTER_CONTEXT = "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings " \
-                     "WHERE context = 'postmaster' AND name = ANY(string_to_array(%s, ','))"
-SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
 APP_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 # One row: does the application role hold exactly what it needs in its database (checked in that
 # database)? CONNECT, USAGE on public, the four data privileges on every table and the sequences,
@@ -70,19 +62,6 @@ GRANTS = [
     ("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}",
      ("owner", "app_role")),
 ]
-# The settings of pg_file_settings that win (read last), for the managed names: the array gets one
-# literal per name (see winning).
-WINNING = """SELECT f.name, f.sourcefile, f.sourceline FROM pg_file_settings f
-WHERE f.name = ANY(ARRAY[%s]::text[])
-  AND f.seqno = (SELECT max(g.seqno) FROM pg_file_settings g WHERE g.name = f.name)
-ORDER BY f.name"""
-
-
-def winning(names: list[str]) -> str:
-    """WINNING with one %s per name in its array, for a session to fill with the names as literals."""
-    return WINNING.replace("ARRAY[%s]", "ARRAY[%s]" % ", ".join(["%s"] * len(names)))
-
-
 ENV_FIXES = {"DB_HOST": "set env_host (postgres_env_host) to a host name or address",
              "POSTGRES_PASSWORD": "give the owner another password (postgres_owner_passwords)",
              "DB_APP_PASSWORD": "give the application role another password (postgres_app_passwords)"}
@@ -103,34 +82,6 @@ def env_values(item: dict) -> dict:
     if item.get("env_sslrootcert"):
         values["PGSSLROOTCERT"] = item["env_sslrootcert"]
     return values
-
-
-def is_true(value) -> bool:
-    """A boolean as a session returns it, the server's text ('t'); True is taken too."""
-    return value is True or str(value) in ("t", "True")
-
-
-def disable_line(path: str, line: int, check_mode: bool = False) -> tuple[str, str]:
-    """Comment out one line of a configuration file, keeping its owner and mode (not in check
-    mode); the file's text before and after, for the diff."""
-    with open(path) as handle:
-        before = handle.read()
-    lines = before.split("\n")
-    lines[line - 1] = "# %s  # disabled by darevel.postgres: it overrode a managed setting" % lines[line - 1]
-    if check_mode:
-        return before, "\n".join(lines)
-    stat = os.stat(path)
-    tmp = "%s.darevel-%d" % (path, os.getpid())
-    with open(tmp, "w") as handle:
-        handle.write("\n".join(lines))
-    os.chown(tmp, stat.st_uid, stat.st_gid)
-    os.chmod(tmp, stat.st_mode & 0o7777)
-    os.replace(tmp, path)
-    return before, "\n".join(lines)
-
-
-def split_names(text) -> list[str]:
-    return [name for name in str(text or "").split(",") if name]
 
 
 class DatabaseManager:
@@ -156,7 +107,6 @@ class DatabaseManager:
             if not item.get(key):
                 raise DarevelError("instance '%s': %s is required; fix: set it" % (item["name"], key))
         queries: list[str] = []
-        file_diffs: dict = {}
         runtime = conn = None
         try:
             runtime = self._runtime(item)
@@ -168,8 +118,6 @@ class DatabaseManager:
         before = self._state(conn, item) if conn else {
             "owner": None, "database_owner": None, "password_ok": False, "app_role": None, "app_password_ok": False,
             "app_attributes_ok": False, "superuser_password": False}
-        fixed: list[str] = []
-        restart: list[str] = []
         try:
             queries += self._role(conn, item, before)
             queries += self._database(conn, item, before)
@@ -178,11 +126,6 @@ class DatabaseManager:
             queries += self._privileges(runtime, item, before)
             queries += self._public_schema(runtime, conn, item, before)
             queries += self._connection_limits(conn, item)
-            if conn is not None and not item.get("container"):
-                fixed, more, restart = self._enforce(conn, item, file_diffs)
-                queries += more
-                if self.params.get("file_modes", True):
-                    queries += self._file_modes(conn)
         finally:
             if conn is not None:
                 conn.close()
@@ -196,14 +139,12 @@ class DatabaseManager:
         return {
             "name": item["name"], "database": item["database"], "owner": item["owner"], "port": item["port"],
             "app_role": item.get("app_role"), "env_file": item.get("env_file"), "queries": queries,
-            "settings_repaired": fixed, "restart_required": restart,
             "changed": bool(queries) or env_changed,
-            # The roles and the database as fields, then each file written (the env file with its
-            # passwords masked, a container's pg_hba/pg_ident) as text for a unified diff.
+            # The roles and the database as fields, then the env file (its passwords masked) as text
+            # for a unified diff.
             "diff": [_diff.entry("instance %s: roles and database" % item["name"],
                                  _diff.fields(sorted(before_shown.items())), _diff.fields(sorted(after.items())))]
             + ([_diff.entry(item["env_file"], env_diff[0], env_diff[1])] if item.get("env_file") else [])
-            + [_diff.entry(path, old, new) for path, (old, new) in sorted(file_diffs.items())],
         }
 
     def _state(self, conn, item: dict) -> dict:
@@ -334,80 +275,6 @@ class DatabaseManager:
         for template, keys in GRANTS:
             idents = tuple(item[key] for key in keys)
             queries += self._execute(conn, template, idents, template.format(*idents))
-        return queries
-
-    def _enforce(self, conn, item: dict, file_diffs: dict | None = None) -> tuple[list[str], list[str], list[str]]:
-        """Managed settings that another file or ALTER SYSTEM overrides are put back: the ALTER SYSTEM
-        value is reset, another file's line is commented out (its text goes into `file_diffs`), then
-        the instance reloads. Returns (the settings put back, the statements, those of them that take
-        effect only at a restart: the role restarts that instance)."""
-        names = sorted(item.get("enforce") or [])
-        if not names:
-            return [], [], []
-        fixed, queries = [], []
-        for name, sourcefile, sourceline in conn.rows(winning(names), (), tuple(names)):
-            if not sourcefile or sourcefile.endswith(SETTINGS_FILE):
-                continue
-            fixed.append(name)
-            if sourcefile.endswith("postgresql.auto.conf"):
-                queries += self._execute(conn, "ALTER SYSTEM RESET {}", (name,), "ALTER SYSTEM RESET %s" % name)
-            else:
-                queries.append("-- %s:%s: %s commented out" % (sourcefile, sourceline, name))
-                old, new = disable_line(sourcefile, int(sourceline), self.check_mode)
-                if file_diffs is not None:
-                    file_diffs[sourcefile] = (file_diffs.get(sourcefile, (old, None))[0], new)
-        restart: list[str] = []
-        if fixed:
-            if self.check_mode:
-                restart = split_names(conn.value(POSTMASTER_CONTEXT, (), (",".join(fixed),)))
-                return fixed, queries + ["SELECT pg_reload_conf()"], restart
-            loaded = conn.value(CONF_LOAD_TIME)
-            queries += self._execute(conn, "SELECT pg_reload_conf()", (), "SELECT pg_reload_conf()")
-            restart = [name for name in self._pending_restart(conn, loaded) if name in fixed]
-        return fixed, queries, restart
-
-    @staticmethod
-    def _pending_restart(conn, loaded: str, timeout: float = 10.0) -> list[str]:
-        """The settings waiting for a restart, read once this backend has reloaded its files."""
-        deadline = time.monotonic() + timeout
-        while True:
-            reloaded, pending = conn.one(PENDING, (), (loaded,))
-            if is_true(reloaded) or time.monotonic() > deadline:
-                return split_names(pending)
-            time.sleep(0.05)
-
-    def _file_modes(self, conn) -> list[str]:
-        """CIS file modes: the data directory 0700, configuration files 0640, the TLS key 0600 (0640
-        when root owns it, as PostgreSQL allows). Only modes wider than these are narrowed."""
-        paths = {}
-        for setting in ("data_directory", "config_file", "hba_file", "ident_file", "ssl_key_file"):
-            paths[setting] = conn.value("SELECT current_setting(%s, true)", (), (setting,)) or None
-        data_dir = paths["data_directory"]
-        if not data_dir:
-            return []
-        wanted = {data_dir: 0o700}
-        for setting in ("config_file", "hba_file", "ident_file"):
-            if paths[setting]:
-                wanted[paths[setting]] = 0o640
-        if paths["config_file"]:
-            settings_file = os.path.dirname(paths["config_file"]) + SETTINGS_FILE
-            wanted[settings_file] = 0o640
-        if paths["ssl_key_file"]:
-            key = os.path.join(data_dir, paths["ssl_key_file"])
-            try:
-                wanted[key] = 0o600 if os.stat(key).st_uid == os.stat(data_dir).st_uid else 0o640
-            except OSError:
-                pass
-        queries = []
-        for path, mode in wanted.items():
-            try:
-                current = os.stat(path).st_mode & 0o7777
-            except OSError:
-                continue
-            if current & ~mode:
-                queries.append("-- chmod %04o %s (was %04o)" % (mode, path, current))
-                if not self.check_mode:
-                    os.chmod(path, mode)
         return queries
 
     def _database(self, conn, item: dict, before: dict) -> list[str]:

@@ -16,6 +16,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base imp
 from ansible_collections.darevel.postgres.plugins.module_utils._generic import GenericCluster, registered
 from ansible_collections.darevel.postgres.plugins.module_utils._runner import Runner
 from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _ports, _settings, _status
+from ansible_collections.darevel.postgres.plugins.module_utils._ops import config as _config
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
 
 LIFECYCLE = ("start", "stop", "restart", "reload", "drop")
@@ -129,7 +130,8 @@ class InstanceManager:
         elif current is not None and state != "absent" and not current["enabled"] and "enable" not in actions:
             actions.insert(0, "enable")
         job = {"name": name, "cluster": cluster, "item": item, "current": current, "port": port, "actions": actions,
-               "commands": [], "changed": False, "settings_changed": [], "restart_required": [], "file_diffs": {}}
+               "commands": [], "changed": False, "settings_changed": [], "restart_required": [], "file_diffs": {},
+               "queries": [], "settings_repaired": []}
         if state != "absent" and item.get("settings") is not None:
             self._plan_settings(job, state)
         running = current is not None and current["status"] == "started"
@@ -173,7 +175,45 @@ class InstanceManager:
         if "reload" in lifecycle and set(lifecycle) & {"restart", "start", "stop"}:
             lifecycle.remove("reload")  # a (re)start reads the new files anyway
         self._execute(job, lifecycle)
+        self._keep(job)
         return self._result(job)
+
+    def _keep(self, job: dict) -> None:
+        """Over a session of the running instance: its managed settings (`enforce`) put back where
+        another file or ALTER SYSTEM overrides them, a restart when one of them applies only then,
+        and with `file_modes` the modes of its data directory and configuration files narrowed."""
+        names = job["item"].get("enforce") or []
+        if not names and not self.params.get("file_modes"):
+            return
+        current, state = job["current"], self.params["state"]
+        was_running = current is not None and current["status"] == "started"
+        if state not in ("started", "restarted") and not (state == "present" and was_running):
+            return
+        if self.check_mode and not was_running:
+            return  # nothing runs yet to be read: check mode starts nothing
+        cluster = job["cluster"]
+        # The native runtime itself, not select_runtime: this module runs native instances only and
+        # reaches no Docker engine.
+        from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import NativeRuntime
+        runtime = NativeRuntime("instance '%s'" % cluster.name, job["port"], cluster.version, SOCKET_DIR)
+        try:
+            with runtime.session() as conn:
+                fixed, queries, restart = _config.enforce(conn, names, self.check_mode, job["file_diffs"])
+                if self.params.get("file_modes"):
+                    queries += _config.file_modes(conn, self.check_mode)
+        finally:
+            runtime.cleanup()
+        if not queries:
+            return
+        job["changed"] = True
+        job["queries"] += queries
+        job["settings_repaired"] = fixed
+        if restart:
+            # Even when this run (re)started the instance already: the value put back is read at
+            # the next start.
+            job["restart_required"] = sorted(set(job["restart_required"]) | set(restart))
+            job["actions"].append("restart")
+            self._execute(job, ["restart"])
 
     def _execute(self, job: dict, actions: list[str]) -> None:
         cluster, current, port = job["cluster"], job["current"], job["port"]
@@ -226,6 +266,7 @@ class InstanceManager:
             "log_file": log_file(cluster, facts),
             "layout": self.layout,
             "settings_changed": job["settings_changed"], "restart_required": job["restart_required"],
+            "settings_repaired": job["settings_repaired"], "queries": job["queries"],
             # One entry for the instance's state and port, one per file written (or that would be):
             # the settings file, pg_hba.conf, pg_ident.conf, each as text for a unified diff.
             "diff": [_diff.entry("instance %s" % cluster.name,
@@ -235,7 +276,7 @@ class InstanceManager:
         }
 
     def run(self) -> dict:
-        items = batch_items(self.params, ["name", "version", "port", "settings", "hba"])
+        items = batch_items(self.params, ["name", "version", "port", "settings", "hba", "enforce"])
         # Two phases: while postgresql-common creates a cluster, its half-written configuration
         # makes pg_ctlcluster fail for *other* clusters ("Invalid data directory for cluster"),
         # so every creation finishes before any instance starts.

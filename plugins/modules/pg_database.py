@@ -114,10 +114,6 @@ options:
       app_password:
         description: Password of the application role.
         type: str
-      enforce:
-        description: Settings to keep effective; see O(enforce).
-        type: list
-        elements: str
       env_sslmode:
         description: C(PGSSLMODE) in the env file; see O(env_sslmode).
         type: str
@@ -144,15 +140,6 @@ options:
   app_password:
     description: Password of O(app_role).
     type: str
-  enforce:
-    description:
-      - Names of settings the instance's settings file (C(conf.d/50-darevel-settings.conf)) sets that
-        must stay effective (native runtime). When another file or C(ALTER SYSTEM) overrides one, the
-        C(ALTER SYSTEM) value is reset or the other file's line is commented out, and the instance
-        reloads; C(settings_repaired) names them, and C(restart_required) those of them that take
-        effect only at a restart (the database role restarts those instances).
-    type: list
-    elements: str
   container:
     description:
       - On the docker runtime, the instance's container. SQL then runs through C(psql) inside the
@@ -161,13 +148,13 @@ options:
     type: str
   file_modes:
     description:
-      - Native instances - narrow the modes of the data directory (C(0700)), the configuration files
-        (C(postgresql.conf), C(pg_hba.conf), C(pg_ident.conf), the settings file; C(0640)) and the TLS
-        key (C(0600)) when they are wider, as the CIS benchmark asks.
-      - Every runtime - the collection's configuration directories on the host, C(/etc/darevel) and
-        C(/etc/darevel/postgres), where they exist, back to C(0755) C(root:root); the env files and the
-        TLS files below keep their own modes. Nothing is created. An earlier version created
-        C(/etc/darevel/postgres) C(0700), where the C(postgres) user cannot reach its TLS files.
+      - The collection's configuration directories on the host, C(/etc/darevel) and
+        C(/etc/darevel/postgres), where they exist, back to C(0755) C(root:root), on either runtime;
+        the env files and the TLS files below keep their own modes. Nothing is created. An earlier
+        version created C(/etc/darevel/postgres) C(0700), where the C(postgres) user cannot reach its
+        TLS files.
+      - The modes of a native instance's data directory and configuration files are kept by
+        M(darevel.postgres.pg_instance) (its O(darevel.postgres.pg_instance#module:file_modes)), which writes them.
     type: bool
     default: true
   socket_dir:
@@ -175,10 +162,11 @@ options:
     type: path
     default: /var/run/postgresql
 notes:
-  - The diff has one entry for the roles and the database and one per file written, each a unified
-    diff under its path - the env file with its passwords masked (a changed one is marked
-    changed after the mask), and on native instances the configuration file whose override of an
-    enforced setting was commented out.
+  - The diff has one entry for the roles and the database and one for the env file, a unified diff
+    under its path with its passwords masked (a changed one is marked changed after the mask).
+  - Managed settings that another file or C(ALTER SYSTEM) overrides are put back by
+    M(darevel.postgres.pg_instance) (its O(darevel.postgres.pg_instance#module:instances[].enforce)), which owns a
+    native instance's configuration.
 """
 
 EXAMPLES = r"""
@@ -209,18 +197,6 @@ app_role:
   description: Application role.
   returned: when O(name) is given
   type: str
-settings_repaired:
-  description: Settings of O(enforce) that were overridden and have been put back.
-  returned: when O(name) is given
-  type: list
-  elements: str
-restart_required:
-  description:
-    - Settings of RV(settings_repaired) that the running server applies only at a restart (its
-      C(pending_restart)); in check mode, those of them that only a restart applies.
-  returned: when O(name) is given
-  type: list
-  elements: str
 database:
   description: Database name.
   returned: when O(name) is given
@@ -257,7 +233,6 @@ PER_INSTANCE = {
     "container": {"type": "str"},
     "app_role": {"type": "str"},
     "app_password": {"type": "str", "no_log": True},
-    "enforce": {"type": "list", "elements": "str"},
     "env_sslmode": {"type": "str", "choices": ["disable", "prefer", "require", "verify-ca", "verify-full"]},
     "env_sslrootcert": {"type": "path"},
     "lock_public_schema": {"type": "bool", "default": False},

@@ -62,6 +62,29 @@ options:
             restart in the same run makes it unnecessary.
         type: bool
         default: false
+      enforce:
+        description: Settings of the instance to keep effective; see O(enforce).
+        type: list
+        elements: str
+  enforce:
+    description:
+      - Names of settings the instance's settings file (O(settings)) sets that must stay effective.
+        Once the instance runs, when another file or C(ALTER SYSTEM) overrides one, the C(ALTER
+        SYSTEM) value is reset or the other file's line is commented out (the diff shows the file),
+        and the instance reloads, or restarts when one of them takes effect only at a restart.
+        RV(settings_repaired) names them; RV(restart_required) includes those that needed the restart.
+      - Needs psycopg2 on the target (the instance is read over its socket as C(postgres)). Not
+        applied to an instance left stopped, nor in check mode to one that does not run yet.
+    type: list
+    elements: str
+  file_modes:
+    description:
+      - Once each instance runs, narrow the modes of its data directory (C(0700)), its configuration
+        files (C(postgresql.conf), C(pg_hba.conf), C(pg_ident.conf), the settings file; C(0640)) and
+        its TLS key (C(0600)) where they are wider, as the CIS benchmark asks. Each change is listed
+        in RV(queries). Needs psycopg2, as O(enforce) does.
+    type: bool
+    default: false
   hba:
     description:
       - The whole C(pg_hba.conf) of the instance, as rules with the keys C(type) (V(local), V(host),
@@ -199,10 +222,25 @@ settings_changed:
   type: list
   elements: str
 restart_required:
-  description: Of those, the ones that only take effect after a restart (the instance was restarted).
+  description:
+    - Of those, the ones that only take effect after a restart, and of RV(settings_repaired) those
+      that a running server applies only at a restart (the instance was restarted).
   returned: when O(name) is given
   type: list
   elements: str
+settings_repaired:
+  description: Settings of O(enforce) that another file or C(ALTER SYSTEM) overrode and that were put back.
+  returned: when O(name) is given
+  type: list
+  elements: str
+queries:
+  description:
+    - What O(enforce) and O(file_modes) did (or would do in check mode) over the instance's session -
+      C(ALTER SYSTEM RESET), the line commented out, the reload, each C(chmod).
+  returned: when O(name) is given
+  type: list
+  elements: str
+  sample: ["ALTER SYSTEM RESET password_encryption", "SELECT pg_reload_conf()", "-- chmod 0700 /var/lib/postgresql/15/chat (was 0755)"]
 layout:
   description: V(debian) or V(generic).
   returned: when O(name) is given
@@ -253,8 +291,9 @@ def main() -> None:
             "data_checksums": {"type": "bool", "default": True},
             "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
+            "file_modes": {"type": "bool", "default": False},
         }, {"settings": {"type": "dict"}, "hba": {"type": "list", "elements": "dict"},
-            "reload": {"type": "bool", "default": False}}),
+            "reload": {"type": "bool", "default": False}, "enforce": {"type": "list", "elements": "str"}}),
         mutually_exclusive=[("name", "instances")],
         required_one_of=[("name", "instances")],
         supports_check_mode=True,

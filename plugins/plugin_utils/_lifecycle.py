@@ -28,11 +28,12 @@ MODULES = {"native": "darevel.postgres.pg_instance", "docker": "darevel.postgres
 
 def instance_items(plan: list, settings: bool = True, reload=None) -> list:
     """Arguments of darevel.postgres.pg_instance for each planned instance; settings=False leaves
-    the settings file alone (a plain restart); `reload` names the instances to reload when they run
-    (their certificate was renewed)."""
+    the settings file alone (a plain restart), and with it the managed settings it keeps effective
+    (`enforce`); `reload` names the instances to reload when they run (their certificate was renewed)."""
     reload = set(reload or [])
     return [dict({"name": i["name"], "version": i["version"], "port": i["port"]},
                  **({"settings": i["settings"]} if settings and i.get("settings") is not None else {}),
+                 **({"enforce": i["enforce"]} if settings and i.get("enforce") else {}),
                  **({"hba": i["hba"]} if i.get("hba") is not None else {}),
                  **({"reload": True} if i["name"] in reload else {}))
             for i in plan]

@@ -375,8 +375,12 @@ def test_a_weakened_instance_is_repaired(ansible, scratch, converged):
     assert stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700
     assert wait_for(A["port"], "ssl", "on") == "on"
     assert wait_for(A["port"], "password_encryption", "scram-sha-256") == "scram-sha-256"
-    repaired = [i for i in run.task("database, owner and application roles")["instances"] if i["name"] == "it_sec_a"]
+    # The instance task puts the configuration back (pg_instance owns it on native), the database
+    # task has nothing to repair.
+    repaired = [i for i in run.task("Create and start the instances")["instances"] if i["name"] == "it_sec_a"]
     assert sorted(repaired[0]["settings_repaired"]) == ["password_encryption", "ssl"]
+    assert "-- chmod 0700 %s (was 0755)" % data_dir in repaired[0]["queries"]
+    assert all("settings_repaired" not in i for i in run.task("database, owner and application roles")["instances"])
     with open(conf_dir + "/postgresql.conf") as handle:
         assert "# ssl = off  # disabled by darevel.postgres" in handle.read()
     assert postmaster_pid(clusters()["it_sec_b"]["data_dir"]) == b_pid and load_time(B["port"]) == b_loaded

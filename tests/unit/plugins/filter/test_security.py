@@ -96,7 +96,11 @@ def test_database_items_carry_the_application_role():
     secured = security.security_plan(plan(), "dev", "native")
     items = catalogue.database_items(secured, ["o1", "o2"], "/env", "localhost", "native", ["a1", "a2"])
     assert [(i["app_role"], i["app_password"]) for i in items] == [("darevel_chat_app", "a1"), ("darevel_mail_app", "a2")]
-    assert "password_encryption" in items[0]["enforce"]
+    assert all("enforce" not in item for item in items), "pg_instance keeps the settings effective"
+    from ansible_collections.darevel.postgres.plugins.plugin_utils import _lifecycle
+    instances = _lifecycle.instance_items(secured)
+    assert "password_encryption" in instances[0]["enforce"]
+    assert all("enforce" not in item for item in _lifecycle.instance_items(secured, settings=False))
 
 
 def test_tls_names_filter():

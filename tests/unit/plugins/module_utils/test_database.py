@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_database without a server: the env file's values, commenting out an overriding line, the
-server's text booleans, the WINNING query's names, and the manager over a fake runtime."""
+"""_database without a server: the env file's values and the manager over a fake runtime."""
 
 from __future__ import annotations
 
@@ -22,29 +21,6 @@ def test_env_values_keep_the_existing_keys_and_add_the_application_role():
     assert values["DB_APP_USER"] == "darevel_chat_app" and values["DB_APP_PASSWORD"] == "a" * 20
     masked = _envfile.masked(_envfile.render(values))
     assert "a" * 20 not in masked and "o" * 20 not in masked
-
-
-def test_disable_line_keeps_mode_and_other_lines(tmp_path):
-    path = tmp_path / "postgresql.conf"
-    path.write_text("include_dir = 'conf.d'\nssl = off\nport = 5434\n")
-    os.chmod(path, 0o640)
-    _database.disable_line(str(path), 2)
-    assert path.read_text().splitlines() == [
-        "include_dir = 'conf.d'", "# ssl = off  # disabled by darevel.postgres: it overrode a managed setting",
-        "port = 5434"]
-    assert os.stat(path).st_mode & 0o7777 == 0o640
-
-
-def test_is_true():
-    assert _database.is_true(True) and _database.is_true("t")
-    assert not _database.is_true(False) and not _database.is_true("f") and not _database.is_true(None)
-
-
-def test_winning_names_each_setting_as_one_literal():
-    names = ["ssl", "it's", "a,b", "{x}", "50%", 'q"uote']
-    text = base.render(_database.winning(names), (), tuple(names))
-    assert "ANY(ARRAY['ssl', 'it''s', 'a,b', '{x}', '50%', 'q\"uote']::text[])" in text
-    assert text.count("%s") == 0 and "ORDER BY f.name" in text
 
 
 class FakeSession(base.Session):
@@ -136,45 +112,9 @@ def test_text_false_values_are_repaired_with_masked_verifiers(monkeypatch):
 def test_check_mode_sends_nothing_that_changes(monkeypatch):
     runtime = FakeRuntime({})
     db, _picked = manager(monkeypatch, runtime, check_mode=True)
-    result = db.converge(dict(ITEM, enforce=["ssl"]))
+    result = db.converge(dict(ITEM))
     assert result["changed"] is True and result["queries"][0].startswith("CREATE ROLE darevel_chat_owner LOGIN")
     assert all(sql.startswith("SELECT") for sql in runtime.log), runtime.log
-
-
-def enforce_runtime(pending: str, reloaded: str = "t") -> FakeRuntime:
-    return FakeRuntime({
-        "SELECT f.name": [("unix_socket_permissions", "/var/lib/postgresql/15/chat/postgresql.auto.conf", "3"),
-                          ("log_statement", "/var/lib/postgresql/15/chat/postgresql.auto.conf", "4"),
-                          ("ssl", "/etc/postgresql/15/chat/conf.d/50-darevel-settings.conf", "1")],
-        "SELECT pg_conf_load_time() >": [(reloaded, pending)],
-        "SELECT pg_conf_load_time()": [("2026-12-02 21:00:00+00",)],
-        "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings WHERE context":
-            [("unix_socket_permissions",)]})
-
-
-def test_a_reset_setting_read_at_start_asks_for_a_restart_and_only_it(monkeypatch):
-    runtime = enforce_runtime("shared_buffers,unix_socket_permissions")
-    db, _picked = manager(monkeypatch, runtime)
-    fixed, queries, restart = db._enforce(runtime.session(), dict(ITEM, enforce=["ssl", "log_statement",
-                                                                                 "unix_socket_permissions"]))
-    assert fixed == ["unix_socket_permissions", "log_statement"]
-    assert queries == ["ALTER SYSTEM RESET unix_socket_permissions", "ALTER SYSTEM RESET log_statement",
-                       "SELECT pg_reload_conf()"]
-    # shared_buffers waits for a restart too, but it was not repaired here: pg_instance owns it.
-    assert restart == ["unix_socket_permissions"]
-    assert "pg_conf_load_time() > '2026-12-02 21:00:00+00'::timestamptz" in "\n".join(runtime.log)
-
-
-def test_a_reload_only_repair_asks_for_no_restart_and_check_mode_predicts_it(monkeypatch):
-    runtime = enforce_runtime("")
-    db, _picked = manager(monkeypatch, runtime)
-    assert db._enforce(runtime.session(), dict(ITEM, enforce=["log_statement"]))[2] == []
-    runtime = enforce_runtime("unix_socket_permissions")
-    db, _picked = manager(monkeypatch, runtime, check_mode=True)
-    fixed, queries, restart = db._enforce(runtime.session(), dict(ITEM, enforce=["log_statement",
-                                                                                 "unix_socket_permissions"]))
-    assert restart == ["unix_socket_permissions"] and queries[-1] == "SELECT pg_reload_conf()"
-    assert not any(sql.startswith(("ALTER", "SELECT pg_reload_conf")) for sql in runtime.log), runtime.log
 
 
 def test_every_login_role_without_a_limit_gets_the_instances_limit(monkeypatch):
