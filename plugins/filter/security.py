@@ -95,7 +95,7 @@ def security_plan(plan: list, environment: str = "dev", runtime: str = "native",
             instance["docker"] = dict(instance["docker"], settings=_security.merged(
                 _security.settings(instance, environment, "docker", False), instance["docker"]["settings"]))
         instance["hba"] = _security.hba_rules(instance, environment, bool(tls) and runtime == "native")
-        # Settings pg_database puts back when another file or ALTER SYSTEM overrides them (native;
+        # Settings pg_instance puts back when another file or ALTER SYSTEM overrides them (native;
         # a container's -c arguments already win over every file).
         instance["enforce"] = sorted(wanted) if runtime == "native" else []
         instance["tls"] = (own or _security.tls_paths(instance["name"])) if tls and runtime == "native" else None

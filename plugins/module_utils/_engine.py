@@ -7,8 +7,8 @@ Private to darevel.postgres. Every module whose code can reach Docker declares t
 with `docker_argument_spec` (documented by the doc fragment darevel.postgres.docker) and every
 client is made by `client` from that option's value, so an engine named by the inventory
 (`postgres_docker_host`) is the one used by every step; tests/unit/test_docker_engine.py checks
-both. Depends only on the Docker SDK and _errors, because the scheduled backup runs this file
-without Ansible.
+both. Depends only on the Docker SDK, _errors and _options, because the scheduled backup runs this file
+without Ansible (tests/unit/roles/test_backup_schedule_code.py checks the copied files).
 """
 
 from __future__ import annotations

@@ -119,8 +119,11 @@ def ping_without_sdk(docker_host: Optional[str], timeout: float = 5) -> Optional
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(timeout)
             sock.connect(address[len("unix://"):])
-        elif address.startswith("tcp://") and not os.environ.get("DOCKER_TLS_VERIFY"):
-            host, _sep, port = address[len("tcp://"):].rstrip("/").rpartition(":")
+        elif address.startswith("tcp://") and not os.environ.get("DOCKER_TLS_VERIFY") \
+                and not os.environ.get("DOCKER_CERT_PATH"):  # the SDK turns TLS on from a cert path alone
+            host, sep, port = address[len("tcp://"):].rstrip("/").rpartition(":")
+            if not sep or not port.isdigit() or not host:
+                return None  # no port (the SDK's default) or not host:port: the SDK tells
             sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
         else:
             return None

@@ -154,7 +154,7 @@ options:
         version created C(/etc/darevel/postgres) C(0700), where the C(postgres) user cannot reach its
         TLS files.
       - The modes of a native instance's data directory and configuration files are kept by
-        M(darevel.postgres.pg_instance) (its O(darevel.postgres.pg_instance#module:file_modes)), which writes them.
+        M(darevel.postgres.pg_instance) (its C(file_modes) option), which writes them.
     type: bool
     default: true
   socket_dir:
@@ -165,7 +165,7 @@ notes:
   - The diff has one entry for the roles and the database and one for the env file, a unified diff
     under its path with its passwords masked (a changed one is marked changed after the mask).
   - Managed settings that another file or C(ALTER SYSTEM) overrides are put back by
-    M(darevel.postgres.pg_instance) (its O(darevel.postgres.pg_instance#module:instances[].enforce)), which owns a
+    M(darevel.postgres.pg_instance) (its C(enforce) option), which owns a
     native instance's configuration.
 """
 

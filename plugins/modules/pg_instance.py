@@ -71,10 +71,12 @@ options:
       - Names of settings the instance's settings file (O(settings)) sets that must stay effective.
         Once the instance runs, when another file or C(ALTER SYSTEM) overrides one, the C(ALTER
         SYSTEM) value is reset or the other file's line is commented out (the diff shows the file),
-        and the instance reloads, or restarts when one of them takes effect only at a restart.
-        RV(settings_repaired) names them; RV(restart_required) includes those that needed the restart.
+        and the instance reloads, or restarts when one of them takes effect only at a restart (a
+        C(restart) in RV(actions)). RV(settings_repaired) names them.
       - Needs psycopg2 on the target (the instance is read over its socket as C(postgres)). Not
-        applied to an instance left stopped, nor in check mode to one that does not run yet.
+        applied to an instance left stopped, nor in check mode to one that does not run yet; in
+        check mode an instance that cannot be read yet (psycopg2 not installed, pg_ident.conf not
+        written) gets a warning instead.
     type: list
     elements: str
   file_modes:
@@ -222,9 +224,7 @@ settings_changed:
   type: list
   elements: str
 restart_required:
-  description:
-    - Of those, the ones that only take effect after a restart, and of RV(settings_repaired) those
-      that a running server applies only at a restart (the instance was restarted).
+  description: Of those, the ones that only take effect after a restart (the instance was restarted).
   returned: when O(name) is given
   type: list
   elements: str

@@ -43,11 +43,15 @@ def split_names(text) -> list[str]:
     return [name for name in str(text or "").split(",") if name]
 
 
-def disable_line(path: str, line: int, check_mode: bool = False) -> tuple[str, str]:
+def disable_line(path: str, line: int, check_mode: bool = False, pending: str | None = None) -> tuple[str, str]:
     """Comment out one line of a configuration file, keeping its owner and mode (not in check
-    mode); the file's text before and after, for the diff."""
-    with open(path) as handle:
-        before = handle.read()
+    mode); the file's text before and after, for the diff. `pending`: the text check mode already
+    has for this file (an earlier line commented out), which this line is commented out in too."""
+    if check_mode and pending is not None:
+        before = pending
+    else:
+        with open(path) as handle:
+            before = handle.read()
     lines = before.split("\n")
     lines[line - 1] = "# %s  # disabled by darevel.postgres: it overrode a managed setting" % lines[line - 1]
     if check_mode:
@@ -81,9 +85,10 @@ def enforce(conn, names, check_mode: bool, file_diffs: dict | None = None) -> tu
             queries.append("ALTER SYSTEM RESET %s" % name)
         else:
             queries.append("-- %s:%s: %s commented out" % (sourcefile, sourceline, name))
-            old, new = disable_line(sourcefile, int(sourceline), check_mode)
+            earlier = (file_diffs or {}).get(sourcefile)
+            old, new = disable_line(sourcefile, int(sourceline), check_mode, earlier[1] if earlier else None)
             if file_diffs is not None:
-                file_diffs[sourcefile] = (file_diffs.get(sourcefile, (old, None))[0], new)
+                file_diffs[sourcefile] = (earlier[0] if earlier else old, new)
     if not fixed:
         return [], [], []
     queries.append("SELECT pg_reload_conf()")

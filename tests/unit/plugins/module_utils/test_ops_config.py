@@ -114,13 +114,17 @@ class Module:
     def __init__(self, state="started", check_mode=False, file_modes=True) -> None:
         self.params = {"state": state, "file_modes": file_modes, "layout": "debian"}
         self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
 
 class Cluster:
     name, version = "chat", 15
 
 
-def keep(monkeypatch, runtime, item, status="started", **module):
+def keep(monkeypatch, runtime, item, status="started", port=5434, **module):
     manager = _instance.InstanceManager(Module(**module))
     picked, ran = [], []
     from ansible_collections.darevel.postgres.plugins.module_utils._runtime import native
@@ -130,10 +134,11 @@ def keep(monkeypatch, runtime, item, status="started", **module):
         return runtime
     monkeypatch.setattr(native, "NativeRuntime", opened)
     monkeypatch.setattr(manager, "_execute", lambda job, actions: ran.extend(actions))
-    job = {"item": item, "current": None if status is None else {"status": status}, "cluster": Cluster(),
-           "port": 5434, "actions": ["start"] if status != "started" else [], "changed": False, "queries": [],
+    job = {"item": item, "current": None if status is None else {"status": status, "port": 5434}, "cluster": Cluster(),
+           "port": port, "actions": ["start"] if status != "started" else [], "changed": False, "queries": [],
            "settings_repaired": [], "restart_required": [], "file_diffs": {}}
     manager._keep(job)
+    job["warnings"] = manager.module.warnings
     return job, picked, ran
 
 
@@ -142,7 +147,7 @@ def test_pg_instance_puts_back_and_restarts_once_only_for_a_setting_read_at_star
     job, picked, ran = keep(monkeypatch, runtime, {"enforce": ["log_statement", "unix_socket_permissions"]})
     assert picked == [("instance 'chat'", 5434, 15, "/var/run/postgresql")] and runtime.cleaned
     assert job["changed"] and job["settings_repaired"] == ["unix_socket_permissions", "log_statement"]
-    assert job["restart_required"] == ["unix_socket_permissions"] and ran == ["restart"]
+    assert ran == ["restart"] and job["restart_required"] == [], "restart_required stays the settings file's"
     assert job["actions"] == ["restart"]
     job, picked, ran = keep(monkeypatch, enforce_runtime("unix_socket_permissions"),
                             {"enforce": ["unix_socket_permissions"]}, state="restarted")
@@ -158,3 +163,37 @@ def test_pg_instance_leaves_a_stopped_or_not_yet_running_instance_unread(monkeyp
         assert picked == [] and ran == [] and not job["changed"], (status, module)
     job, picked, ran = keep(monkeypatch, enforce_runtime(""), {}, file_modes=False)
     assert picked == [], "nothing asked: no session"
+
+
+def test_check_mode_reads_the_instance_on_its_current_port_and_warns_when_it_cannot(monkeypatch):
+    runtime = enforce_runtime("")
+    job, picked, ran = keep(monkeypatch, runtime, {"enforce": ["log_statement"]}, port=6543, check_mode=True)
+    assert picked[0][1] == 5434, "check mode moves no port: the instance still listens on its own"
+    assert job["settings_repaired"] == ["unix_socket_permissions", "log_statement"]
+    assert ran == ["restart"] and job["actions"] == ["restart"], "check mode predicts the restart, runs nothing here"
+
+    class Unreadable(FakeRuntime):
+        def session(self, database="postgres"):
+            raise _instance.DarevelError("instance 'chat': psycopg2 is missing; fix: install python3-psycopg2")
+    job, picked, ran = keep(monkeypatch, Unreadable({}), {"enforce": ["ssl"]}, check_mode=True)
+    assert not job["changed"] and len(job["warnings"]) == 1 and "psycopg2 is missing" in job["warnings"][0]
+    try:
+        keep(monkeypatch, Unreadable({}), {"enforce": ["ssl"]})
+    except _instance.DarevelError as exc:
+        assert "psycopg2" in exc.msg
+    else:
+        raise AssertionError("outside check mode an unreadable instance fails its job")
+
+
+def test_check_mode_shows_every_line_it_would_comment_out_in_one_file(tmp_path):
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text("include_dir = 'conf.d'\nssl = off\nlog_statement = 'all'\n")
+    runtime = FakeRuntime({"SELECT f.name": [("log_statement", str(conf), "3"), ("ssl", str(conf), "2")],
+                           "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings WHERE context":
+                               [("",)]})
+    diffs: dict = {}
+    fixed, _queries, _restart = config.enforce(runtime.session(), ["log_statement", "ssl"], True, diffs)
+    assert fixed == ["log_statement", "ssl"] and conf.read_text().count("#") == 0, "check mode writes nothing"
+    old, new = diffs[str(conf)]
+    assert old == conf.read_text()
+    assert [line.startswith("# ") for line in new.splitlines()] == [False, True, True], new

@@ -74,3 +74,14 @@ def test_the_engine_is_pinged_without_the_sdk(tmp_path):
         server.close()
     assert _preflight.ping_without_sdk("unix://" + str(tmp_path / "none.sock")) is False
     assert _preflight.ping_without_sdk("ssh://user@host") is None
+
+
+def test_an_address_only_the_sdk_reads_right_is_left_to_it(monkeypatch):
+    """No port (the SDK's default 2375) or a certificate path (the SDK speaks TLS then): None, so
+    that the SDK decides, not a plain-HTTP ping that would say no engine answers."""
+    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
+    monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
+    assert _preflight.ping_without_sdk("tcp://127.0.0.1") is None
+    assert _preflight.ping_without_sdk("tcp://127.0.0.1:1", timeout=1) is False
+    monkeypatch.setenv("DOCKER_CERT_PATH", "/nonexistent/certs")
+    assert _preflight.ping_without_sdk("tcp://127.0.0.1:1", timeout=1) is None
