@@ -335,6 +335,38 @@ def test_docker_runtime_dumps_inside_the_container_with_zstd(container, ansible,
     assert docker("exec", DK["container"], "ls", "/tmp").stdout.count("darevel-backup") == 0
 
 
+def test_scheduled_backup_of_a_container_runs_from_the_copied_code(container, ansible, scratch):
+    """The cron form on the docker runtime: the installed command, run as cron would run it, backs
+    the container up with only the code the role copied (its docker path imports more modules than
+    the native one)."""
+    root, lib, conf = scratch / "bk-docker-sched", scratch / "bk-docker-lib", scratch / "bk-docker-conf"
+    cron_file = "/etc/cron.d/darevel-postgres-backup-%s" % DK["name"]
+    script = "/usr/local/sbin/darevel-postgres-backup"
+    role_vars = {"postgres_instances": [DK], "postgres_runtime": "docker", "postgres_version": 17,
+                 "postgres_docker_image": DOCKER_IMAGE, "postgres_backup_root": str(root),
+                 "postgres_reports_dir": str(scratch / "bk-reports"), "postgres_backup_scheduler": "cron",
+                 "postgres_backup_lib_dir": str(lib), "postgres_backup_config_dir": str(conf),
+                 "postgres_backup_python": str(REPO / ".venv/bin/python")}
+    playbook = ansible.write_playbook([{"name": "Install the schedule", "ansible.builtin.include_role": {
+        "name": "darevel.postgres.backup"}}], name="bk-docker-schedule")
+    try:
+        run = ansible.run(playbook, role_vars)
+        assert run.rc == 0, run.explain()
+        line = [ln for ln in open(cron_file).read().splitlines() if " root " in ln and not ln.startswith("#")][0]
+        command = line.split(" root ", 1)[1].split(" 2>&1")[0]
+        proc = subprocess.run(command.split(), capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                              check=False, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result = json.loads(proc.stdout)
+        assert result["verified"] is True and complete(root, DK["name"]) == [result["backup_id"]]
+        manifest = assert_intact(result["path"])
+        assert manifest["runtime"] == "docker" and manifest["databases"][0]["row_counts"]["public.u"] == 3
+    finally:
+        for path in (cron_file, script):
+            if os.path.exists(path):
+                os.unlink(path)
+
+
 SYSTEMD_IMAGE = "darevel-test/debian:bookworm"
 SD = "it-bk-systemd"
 
