@@ -14,7 +14,7 @@ import os
 import shutil
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _security
+from ansible_collections.darevel.postgres.plugins.module_utils import _security, _settings
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import write_owned
 
@@ -182,7 +182,7 @@ class DebianCluster:
         return argvs
 
     def settings_path(self) -> str:
-        return os.path.join(self.config_dir, "conf.d", "50-darevel-settings.conf")
+        return os.path.join(self.config_dir, "conf.d", _settings.FILENAME)
 
     def write_settings(self, content: str) -> None:
         directory = os.path.dirname(self.settings_path())

@@ -17,7 +17,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils import _diff, _en
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_items
-from ansible_collections.darevel.postgres.plugins.module_utils._ops.config import is_true
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import is_true
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 ITEM_KEYS = ["name", "version", "port", "database", "owner", "owner_password", "app_role", "app_password",

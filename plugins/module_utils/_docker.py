@@ -18,16 +18,16 @@ from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _container, _credentials, _diff, _security
 from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import client  # noqa: F401 (the one factory)
+# HAS_DOCKER and client are the one SDK flag and the one client factory, re-exported for pg_container.
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, client  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker import DockerRuntime
 
 try:
     import docker
     from docker.errors import DockerException, NotFound
-    HAS_DOCKER = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_DOCKER = False
+except ImportError:  # pragma: no cover - HAS_DOCKER is then False, and pg_container reports it
+    pass
 
 NS = 1_000_000_000
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 import time
 
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import is_true
+from ansible_collections.darevel.postgres.plugins.module_utils._settings import FILENAME
+
 # The settings of pg_file_settings that win (read last), for the managed names: the array gets one
 # literal per name (see winning).
 WINNING = """SELECT f.name, f.sourcefile, f.sourceline FROM pg_file_settings f
@@ -26,17 +29,12 @@ PENDING = "SELECT pg_conf_load_time() > %s::timestamptz, coalesce(string_agg(nam
 CONF_LOAD_TIME = "SELECT pg_conf_load_time()"
 POSTMASTER_CONTEXT = "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings " \
                      "WHERE context = 'postmaster' AND name = ANY(string_to_array(%s, ','))"
-SETTINGS_FILE = "/conf.d/50-darevel-settings.conf"
+SETTINGS_FILE = "/conf.d/" + FILENAME
 
 
 def winning(names: list[str]) -> str:
     """WINNING with one %s per name in its array, for a session to fill with the names as literals."""
     return WINNING.replace("ARRAY[%s]", "ARRAY[%s]" % ", ".join(["%s"] * len(names)))
-
-
-def is_true(value) -> bool:
-    """A boolean as a session returns it, the server's text ('t'); True is taken too."""
-    return value is True or str(value) in ("t", "True")
 
 
 def split_names(text) -> list[str]:

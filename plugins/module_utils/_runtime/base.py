@@ -138,6 +138,11 @@ def tail(data: bytes, size: int = 1500) -> str:
     return data.decode("utf-8", "replace").strip()[-size:]
 
 
+def is_true(value) -> bool:
+    """A boolean as a session returns it, the server's text ('t'); True is taken too."""
+    return value is True or str(value) in ("t", "True")
+
+
 class Session(abc.ABC):
     """SQL in one database, as the runtime's superuser. Values are text, NULL is None."""
 

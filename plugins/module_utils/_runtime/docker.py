@@ -23,16 +23,15 @@ import time
 import uuid
 from typing import Iterable, Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import client
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, client
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import (
     PSQL_ARGS, Runtime, Session, mask_verifiers, parse_unaligned, render, tail, tar_stream)
 
 try:
     from docker.errors import DockerException, NotFound
-    HAS_DOCKER = True
-except ImportError:  # pragma: no cover - reported when a container is opened
-    HAS_DOCKER = False
+except ImportError:  # pragma: no cover - HAS_DOCKER is then False, and open_container says so
+    pass
 
 SCRATCH = "/tmp/darevel"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _instance
+from ansible_collections.darevel.postgres.plugins.module_utils import _instance, _settings
 from ansible_collections.darevel.postgres.plugins.module_utils._ops import config
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
 from ansible_collections.darevel.postgres.tests.unit.plugins.module_utils.test_database import FakeRuntime
@@ -27,8 +27,12 @@ def test_disable_line_keeps_mode_and_other_lines(tmp_path):
 
 
 def test_is_true():
-    assert config.is_true(True) and config.is_true("t")
-    assert not config.is_true(False) and not config.is_true("f") and not config.is_true(None)
+    assert base.is_true(True) and base.is_true("t")
+    assert not base.is_true(False) and not base.is_true("f") and not base.is_true(None)
+
+
+def test_settings_file_is_the_one_pg_instance_writes():
+    assert config.SETTINGS_FILE == "/conf.d/" + _settings.FILENAME
 
 
 def test_winning_names_each_setting_as_one_literal():
