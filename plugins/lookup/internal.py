@@ -26,7 +26,7 @@ description:
     V(firewall_rules), V(found_status), V(instance_items), V(move_request), V(purge_problems), V(purge_request), V(purge_rows),
     V(restore_instances), V(restore_items), V(restore_request),
     V(restore_rows), V(security_plan),
-    V(security_problems), V(status_rows), V(tls_names)."
+    V(security_problems), V(status_message), V(status_rows), V(tls_names)."
 author:
   - Darevel platform team (@darevel)
 options:
@@ -53,48 +53,56 @@ _raw:
   elements: raw
 """
 
+import importlib
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.darevel.postgres.plugins.filter import (audit, backup, catalogue, dev, envfile, move, restore,
-                                                                 security)
-from ansible_collections.darevel.postgres.plugins.plugin_utils import _lifecycle
+PACKAGE = "ansible_collections.darevel.postgres.plugins."
 
-# helper name -> the module of plugins/filter/ or plugins/plugin_utils/ that holds its function
-# (looked up when called).
+# helper name -> the module of plugins/filter/ or plugins/plugin_utils/ that holds its function,
+# imported when the helper is called. Ansible loads a lookup afresh in each worker process (one per
+# task and host), so a call imports only the module it needs (2 to 20 ms) rather than all of them
+# (45 ms): one of the costs of the control node per host (docs/benchmarks.md).
 HELPERS = {
-    "audit_items": audit,
-    "backup_failed": backup,
-    "backup_failures": restore,
-    "backup_items": backup,
-    "backup_rows": backup,
-    "compose_argv": dev,
-    "container_items": _lifecycle,
-    "database_items": catalogue,
-    "dev_dirs": dev,
-    "dev_files": dev,
-    "env_lines": envfile,
-    "env_problems": envfile,
-    "env_switch": envfile,
-    "excluded_port_conflicts": dev,
-    "excluded_port_message": dev,
-    "excluded_port_ranges": dev,
-    "firewall_rules": security,
-    "found_status": move,
-    "instance_items": _lifecycle,
-    "move_request": move,
-    "purge_problems": move,
-    "purge_request": move,
-    "purge_rows": move,
-    "restore_instances": restore,
-    "restore_items": restore,
-    "restore_request": restore,
-    "restore_rows": restore,
-    "security_plan": security,
-    "security_problems": security,
-    "status_rows": catalogue,
-    "tls_names": security,
+    "audit_items": "filter.audit",
+    "backup_failed": "filter.backup",
+    "backup_failures": "filter.restore",
+    "backup_items": "filter.backup",
+    "backup_rows": "filter.backup",
+    "compose_argv": "filter.dev",
+    "container_items": "plugin_utils._lifecycle",
+    "database_items": "filter.catalogue",
+    "dev_dirs": "filter.dev",
+    "dev_files": "filter.dev",
+    "env_lines": "filter.envfile",
+    "env_problems": "filter.envfile",
+    "env_switch": "filter.envfile",
+    "excluded_port_conflicts": "filter.dev",
+    "excluded_port_message": "filter.dev",
+    "excluded_port_ranges": "filter.dev",
+    "firewall_rules": "filter.security",
+    "found_status": "filter.move",
+    "instance_items": "plugin_utils._lifecycle",
+    "move_request": "filter.move",
+    "purge_problems": "filter.move",
+    "purge_request": "filter.move",
+    "purge_rows": "filter.move",
+    "restore_instances": "filter.restore",
+    "restore_items": "filter.restore",
+    "restore_request": "filter.restore",
+    "restore_rows": "filter.restore",
+    "security_plan": "filter.security",
+    "security_problems": "filter.security",
+    "status_message": "filter.catalogue",
+    "status_rows": "filter.catalogue",
+    "tls_names": "filter.security",
 }
+
+
+def helper(name: str):
+    """The function of the helper `name` (a KeyError for a name HELPERS does not list)."""
+    return getattr(importlib.import_module(PACKAGE + HELPERS[name]), name)
 
 
 class LookupModule(LookupBase):
@@ -102,4 +110,4 @@ class LookupModule(LookupBase):
         if not terms or terms[0] not in HELPERS:
             raise AnsibleLookupError("darevel.postgres.internal: the first term must name one of %s, got %r"
                                      % (", ".join(sorted(HELPERS)), terms[0] if terms else None))
-        return [getattr(HELPERS[terms[0]], terms[0])(*terms[1:], **kwargs)]
+        return [helper(terms[0])(*terms[1:], **kwargs)]
