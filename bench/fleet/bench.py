@@ -25,11 +25,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "fleet"))
 import fleet  # noqa: E402
 
 
-def converge(inventory: Path, scratch: Path, expect_unchanged: bool, hosts: list) -> tuple:
+def task_cpu(label: str) -> dict:
+    """With TASK_CPU_PREFIX=PREFIX, the environment that has callback/task_cpu.py write this run's CPU
+    seconds per task to PREFIX-<label>.tsv; nothing otherwise."""
+    prefix = os.environ.get("TASK_CPU_PREFIX")
+    if not prefix:
+        return {}
+    return {"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).resolve().parent / "callback"),
+            "ANSIBLE_CALLBACKS_ENABLED": "task_cpu", "TASK_CPU": "%s-%s.tsv" % (prefix, label)}
+
+
+def converge(inventory: Path, scratch: Path, expect_unchanged: bool, hosts: list, label: str = "run") -> tuple:
     """Wall seconds, and CPU seconds used by the control node and the hosts (None if unknown)."""
+    saved = dict(os.environ)
+    os.environ.update(task_cpu(label))
     hosts_before, control_before = fleet.cpu_seconds(hosts), os.times()
     start = time.monotonic()
-    run = fleet.run_playbook(inventory, "site.yml", scratch=scratch)
+    try:
+        run = fleet.run_playbook(inventory, "site.yml", scratch=scratch)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     took = time.monotonic() - start
     control_after, hosts_after = os.times(), fleet.cpu_seconds(hosts)
     control = (control_after.children_user + control_after.children_system
@@ -59,10 +75,10 @@ def main() -> int:
                     hosts = fleet.placement(size)
                     fleet.start_hosts(list(hosts), image)
                     inventory = fleet.write_inventory(scratch / "inventory", hosts)
-                    cold, cpu = converge(inventory, scratch, False, list(hosts))
+                    cold, cpu = converge(inventory, scratch, False, list(hosts), "%d-hosts-%d-cold" % (size, round_ + 1))
                     colds.append(cold)
                     cpus.append(cpu)
-                    noops.append(converge(inventory, scratch, True, list(hosts))[0])
+                    noops.append(converge(inventory, scratch, True, list(hosts), "%d-hosts-%d-noop" % (size, round_ + 1))[0])
                 finally:
                     fleet.remove_all()
                     shutil.rmtree(scratch, ignore_errors=True)
