@@ -19,6 +19,23 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 UNSET = ("", None)
 
 
+def role_inputs(problems: list, inputs: dict) -> list:
+    """`problems`, each ending with the role input of the value it names ("app: ..." gains
+    "(role input: postgres_move_app)"): the fix names the playbook's extra var, and a play of one's
+    own that calls the role sets the role input instead."""
+    out = []
+    for problem in problems:
+        key = problem.partition(": ")[0]
+        out.append("%s (role input: %s)" % (problem, inputs[key]) if key in inputs else problem)
+    return out
+
+
+PURGE_INPUTS = {"app": "postgres_purge_app, postgres_purge_apps", "host": "postgres_purge_host",
+                "confirm_purge": "postgres_purge_confirm"}
+MOVE_INPUTS = {"app": "postgres_move_app", "from": "postgres_move_from", "to": "postgres_move_to",
+               "purge": "postgres_move_purge"}
+
+
 def _names(value) -> list:
     """A list or a comma-separated string of names, trimmed, empty items dropped."""
     if value in UNSET:
@@ -59,7 +76,8 @@ def purge_request(app, apps, confirm, host, hosts: list, play_hosts: list) -> di
                                                                 ",".join(wanted)))
     elif not wanted and confirm in UNSET:
         confirm_problems.append("confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps")
-    return {"apps": wanted, "problems": problems, "confirm_problems": confirm_problems}
+    return {"apps": wanted, "problems": role_inputs(problems, PURGE_INPUTS),
+            "confirm_problems": role_inputs(confirm_problems, PURGE_INPUTS)}
 
 
 BOOLEAN = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
@@ -88,7 +106,7 @@ def move_request(app, from_host, to_host, purge, env_host, hosts: list, play_hos
                         "or leave it out to keep it" % (purge,))
     if env_host not in UNSET:
         problems += env_problems([], hosts={"move_env_host": env_host})
-    return {"problems": problems,
+    return {"problems": role_inputs(problems, MOVE_INPUTS),
             "purge": purge if isinstance(purge, bool) else BOOLEAN.get(str(purge).strip().lower(), False)}
 
 

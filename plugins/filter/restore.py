@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import _size, aligned
-from ansible_collections.darevel.postgres.plugins.filter.move import BOOLEAN, UNSET
+from ansible_collections.darevel.postgres.plugins.filter.move import BOOLEAN, UNSET, role_inputs
 
 COLUMNS = ("instance", "backup", "database", "restored as", "target", "size", "duration", "verified")
 
@@ -32,6 +32,10 @@ def restore_items(plan: list, backups=None, suffix: str = "_drill") -> list:
 
 
 VERBS = {"restore": "restored", "migrate": "migrated", "restore_drill": "drilled"}
+RESTORE_INPUTS = {"app": "postgres_restore_app", "target_app": "postgres_restore_target_app",
+                  "target_host": "postgres_restore_target.host", "target_user": "postgres_restore_target.user",
+                  "target_port": "postgres_restore_target.port", "fresh_backup": "postgres_restore_fresh_backup",
+                  "restore_jobs": "postgres_restore_jobs"}
 
 
 def _integer(value, low: int, high: int):
@@ -78,7 +82,7 @@ def restore_request(verb: str, plan: list, app=None, target_app=None, target=Non
                         "backup, or leave it out to take one now" % (fresh_backup,))
     if verb in ("restore", "migrate") and _integer(jobs, 1, 4096) is None:
         problems.append("restore_jobs: %r is not a number of parallel jobs; fix: -e restore_jobs=N, 1 to 4096" % (jobs,))
-    return ["nothing was %s: %s" % (VERBS[verb], problem) for problem in problems]
+    return ["nothing was %s: %s" % (VERBS[verb], problem) for problem in role_inputs(problems, RESTORE_INPUTS)]
 
 
 def backup_failures(plan: list, backups) -> list:

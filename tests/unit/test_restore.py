@@ -490,7 +490,8 @@ def test_every_problem_of_a_restore_at_once_each_naming_value_and_fix():
     assert all(p.startswith("nothing was restored: ") and "fix: " in p for p in problems)
     assert "'mail;x'" in problems[0] and "mail, chat" in problems[0]
     assert rf.restore_request("restore", PLAN, None) == [
-        "nothing was restored: app: (none); fix: -e app=NAME, the instance whose backup to use, one of mail, chat"]
+        "nothing was restored: app: (none); fix: -e app=NAME, the instance whose backup to use, one of mail, chat"
+        " (role input: postgres_restore_app)"]
 
 
 @pytest.mark.parametrize("target_app, bad", [("sheet", True), ("chat", False), ("", False), (None, False)])
@@ -517,4 +518,4 @@ def test_migrate_needs_an_external_target_and_a_boolean_fresh_backup():
     assert all(p.startswith("nothing was migrated: ") for p in problems)
     assert rf.restore_request("restore_drill", PLAN, fresh_backup="maybe") == [
         "nothing was drilled: fresh_backup: 'maybe' is not true or false; fix: -e fresh_backup=false to use the "
-        "latest backup, or leave it out to take one now"]
+        "latest backup, or leave it out to take one now (role input: postgres_restore_fresh_backup)"]

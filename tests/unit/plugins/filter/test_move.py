@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.darevel.postgres.plugins.filter import move, restore
 from ansible_collections.darevel.postgres.plugins.filter.move import purge_table
 
 
@@ -43,17 +49,20 @@ def test_purge_request_takes_apps_and_the_same_names_confirmed_in_any_order():
 def test_purge_request_lists_every_problem():
     result = purge_request("", "mail,Chat", "mail", "db9", HOSTS, ["db1"])
     assert result["problems"] + result["confirm_problems"] == [
-        "app: Chat is not an instance name; fix: -e apps=NAME1,NAME2 with names of the catalogue",
-        "host: db9 is not a host of the postgres group; fix: -e host=HOST, one of db1, db2",
+        "app: Chat is not an instance name; fix: -e apps=NAME1,NAME2 with names of the catalogue"
+        " (role input: postgres_purge_app, postgres_purge_apps)",
+        "host: db9 is not a host of the postgres group; fix: -e host=HOST, one of db1, db2 (role input: postgres_purge_host)",
         "confirm_purge: mail is not mail,Chat; fix: add -e confirm_purge=mail,Chat (the instances and their data "
-        "are deleted for good)"]
+        "are deleted for good) (role input: postgres_purge_confirm)"]
     # A wrong confirmation alone waits for the per-host problems, to be listed with them.
     assert purge_request("", "mail", "chat", "db1", HOSTS, HOSTS)["problems"] == []
     result = purge_request("", "", "", "db2", HOSTS, ["db1"])
     assert result["problems"] + result["confirm_problems"] == [
-        "app: (none); fix: -e app=NAME, or -e apps=NAME1,NAME2 for several instances",
-        "host: db2 is outside --limit; fix: include it in --limit",
-        "confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps"]
+        "app: (none); fix: -e app=NAME, or -e apps=NAME1,NAME2 for several instances"
+        " (role input: postgres_purge_app, postgres_purge_apps)",
+        "host: db2 is outside --limit; fix: include it in --limit (role input: postgres_purge_host)",
+        "confirm_purge: (none); fix: add -e confirm_purge= with the same names as app/apps"
+        " (role input: postgres_purge_confirm)"]
     assert "app and apps: mail and chat name different instances" in \
         purge_request("mail", "chat", "mail,chat", "db1", HOSTS, HOSTS)["problems"][0]
 
@@ -94,11 +103,13 @@ def test_every_problem_of_a_move_request_at_once():
 
 def test_a_move_request_names_each_bad_host_and_the_limit():
     problems = move_request("", "", "nowhere", False, "", HOSTS, HOSTS)["problems"]
-    assert problems == ["app: (none); fix: -e app=NAME, the instance to move",
-                        "from: (none) is not a host of the postgres group; fix: -e from=HOST, one of db1, db2",
-                        "to: nowhere is not a host of the postgres group; fix: -e to=HOST, one of db1, db2"]
+    assert problems == ["app: (none); fix: -e app=NAME, the instance to move (role input: postgres_move_app)",
+                        "from: (none) is not a host of the postgres group; fix: -e from=HOST, one of db1, db2"
+                        " (role input: postgres_move_from)",
+                        "to: nowhere is not a host of the postgres group; fix: -e to=HOST, one of db1, db2"
+                        " (role input: postgres_move_to)"]
     assert move_request("mail", "db1", "db2", False, "db2", HOSTS, ["db1"])["problems"] == [
-        "to: db2 is outside --limit; fix: include it in --limit"]
+        "to: db2 is outside --limit; fix: include it in --limit (role input: postgres_move_to)"]
 
 
 def test_purge_rows_name_what_went_and_what_stays():
@@ -113,3 +124,13 @@ def test_purge_rows_name_what_went_and_what_stays():
     docker = purge_rows(plan[:1], "docker", [{"name": "mail", "changed": True}], [], "/etc/d", "/var/b", True)
     assert docker[0]["result"] == "would be purged (check mode)"
     assert docker[0]["removed"] == ["container c-mail", "volume v-mail"]
+
+
+@pytest.mark.parametrize("role, inputs", [("purge", "PURGE_INPUTS"), ("move", "MOVE_INPUTS"),
+                                          ("restore", "RESTORE_INPUTS")])
+def test_the_role_inputs_the_messages_name_are_the_roles_own(role, inputs):
+    specs = yaml.safe_load((Path(__file__).resolve().parents[4] / "roles" / role / "meta" / "argument_specs.yml").read_text())
+    declared = {name for entry in specs["argument_specs"].values() for name in entry.get("options", {})}
+    mapping = getattr(move if role != "restore" else restore, inputs)
+    named = {name.strip().split(".")[0] for value in mapping.values() for name in value.split(",")}
+    assert named and named <= declared, sorted(named - declared)
