@@ -196,7 +196,7 @@ def status_message(rows: list, table: str = "status"):
     filter file of the collection, in each worker, one per task and host (docs/benchmarks.md)."""
     tables = {"status": status_table, "connect": connect_table}
     if table not in tables:
-        raise ValueError("status_message: table must be one of %s, got %r" % (", ".join(tables), table))
+        raise AnsibleFilterError("status_message: table must be one of %s, got %r" % (", ".join(tables), table))
     return table_msg(tables[table](rows))
 
 

@@ -14,9 +14,9 @@ import os
 import shutil
 from typing import Optional
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _security, _settings
+from ansible_collections.darevel.postgres.plugins.module_utils import _security
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import write_owned
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import SETTINGS_FILENAME, write_owned
 
 SUPERUSER_MAP = "darevel_superuser"
 STATES = ("present", "started", "stopped", "restarted", "absent")
@@ -182,7 +182,7 @@ class DebianCluster:
         return argvs
 
     def settings_path(self) -> str:
-        return os.path.join(self.config_dir, "conf.d", _settings.FILENAME)
+        return os.path.join(self.config_dir, "conf.d", SETTINGS_FILENAME)
 
     def write_settings(self, content: str) -> None:
         directory = os.path.dirname(self.settings_path())

@@ -26,8 +26,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker i
 try:
     import docker
     from docker.errors import DockerException, NotFound
-except ImportError:  # pragma: no cover - HAS_DOCKER is then False, and pg_container reports it
-    pass
+except ImportError:  # pragma: no cover - the SDK is missing or broken: pg_container reports it
+    HAS_DOCKER = False
 
 NS = 1_000_000_000
 

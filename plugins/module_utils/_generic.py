@@ -19,9 +19,8 @@ import threading
 from typing import Optional
 
 from ansible_collections.darevel.postgres.plugins.module_utils._cluster import log_directory, write_auth_files
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import BIN_CANDIDATES, SOCKET_DIR, bin_dir
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import BIN_CANDIDATES, SETTINGS_FILENAME, SOCKET_DIR, bin_dir
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
-from ansible_collections.darevel.postgres.plugins.module_utils._settings import FILENAME
 
 REGISTRY_DIR = "/etc/darevel/postgres/instances"
 UNIT_PATH = "/etc/systemd/system/darevel-postgresql@.service"
@@ -357,7 +356,7 @@ class GenericCluster:
         return commands
 
     def settings_path(self) -> str:
-        return os.path.join(self.data_dir, "conf.d", FILENAME)
+        return os.path.join(self.data_dir, "conf.d", SETTINGS_FILENAME)
 
     def write_settings(self, content: str) -> None:
         uid, gid = self._postgres_ids()

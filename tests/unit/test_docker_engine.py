@@ -250,6 +250,14 @@ def test_without_an_address_the_factory_names_the_engine_it_tried(monkeypatch):
             _engine.client("unix:///nonexistent/other.sock", timeout=2)
 
 
+def test_the_docker_modules_take_the_engine_factory_s_sdk_flag():
+    from ansible_collections.darevel.postgres.plugins.module_utils import _docker
+    from ansible_collections.darevel.postgres.plugins.module_utils._runtime import docker as runtime_docker
+    # The SDK imports here, so each module's flag is _engine's (a failed import would set its own False).
+    assert _engine.HAS_DOCKER is True and _docker.HAS_DOCKER is True and runtime_docker.HAS_DOCKER is True
+    assert _docker.client is _engine.client and runtime_docker.client is _engine.client
+
+
 # --------------------------------------------------------------------------- the roles and playbooks
 
 

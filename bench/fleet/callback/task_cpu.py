@@ -8,7 +8,7 @@ workers of a task before the next one starts, so the process's CPU (its own and 
 children's: the workers and the connection's processes) read at each task start, minus the reading
 at the start before it, is the control node's cost of that task on every host. A task's figure
 may take in a little of its neighbour's (a worker reaped late). Written as tab-separated lines:
-CPU seconds, the result's JSON bytes on the first host, the task's name.
+CPU seconds, the JSON bytes of the first result to come back, the task's name.
 """
 
 from __future__ import annotations
@@ -52,11 +52,18 @@ class CallbackModule(CallbackBase):
         self._close()
         self._task = task.get_name()
 
+    def v2_playbook_on_play_start(self, play):
+        # A play's own set-up (its roles loaded, their argument specs) is its own row, not the last
+        # task of the play before.
+        self._close()
+        self._task = "(start of play: %s)" % play.get_name()
+
     def v2_runner_on_ok(self, result):
         self._bytes.setdefault(result.task.get_name(), len(json.dumps(result.result, default=str)))
 
     def v2_playbook_on_stats(self, stats):
         self._close()
+        self._rows.append((_cpu() - self._since, None, "(recap)"))
         with open(os.environ["TASK_CPU"], "w", encoding="utf-8") as out:
             for cpu, size, name in self._rows:
                 out.write("%.2f\t%s\t%s\n" % (cpu, "-" if size is None else size, name))

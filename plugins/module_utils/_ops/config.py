@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import is_true
-from ansible_collections.darevel.postgres.plugins.module_utils._settings import FILENAME
+from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import SETTINGS_FILENAME, is_true
 
 # The settings of pg_file_settings that win (read last), for the managed names: the array gets one
 # literal per name (see winning).
@@ -29,7 +28,7 @@ PENDING = "SELECT pg_conf_load_time() > %s::timestamptz, coalesce(string_agg(nam
 CONF_LOAD_TIME = "SELECT pg_conf_load_time()"
 POSTMASTER_CONTEXT = "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM pg_settings " \
                      "WHERE context = 'postmaster' AND name = ANY(string_to_array(%s, ','))"
-SETTINGS_FILE = "/conf.d/" + FILENAME
+SETTINGS_FILE = "/conf.d/" + SETTINGS_FILENAME
 
 
 def winning(names: list[str]) -> str:

@@ -26,6 +26,8 @@ import tempfile
 from typing import Iterable, Iterator, Optional
 
 SOCKET_DIR = "/var/run/postgresql"
+# The managed settings file in an instance's conf.d directory (module_utils/_settings writes it).
+SETTINGS_FILENAME = "50-darevel-settings.conf"
 PG_ROOT = "/usr/lib/postgresql"
 BIN_CANDIDATES = (PG_ROOT + "/{v}/bin", "/usr/pgsql-{v}/bin")
 APPLICATION = "darevel.postgres"

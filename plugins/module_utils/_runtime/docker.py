@@ -30,8 +30,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base imp
 
 try:
     from docker.errors import DockerException, NotFound
-except ImportError:  # pragma: no cover - HAS_DOCKER is then False, and open_container says so
-    pass
+except ImportError:  # pragma: no cover - the SDK is missing or broken: open_container says so
+    HAS_DOCKER = False
 
 SCRATCH = "/tmp/darevel"
 

@@ -206,5 +206,5 @@ def test_status_message_is_the_table_filters_output(monkeypatch, result_format):
     assert catalogue.status_message(rows, "status") == catalogue.table_msg(catalogue.status_table(rows))
     assert catalogue.status_message(rows, "connect") == catalogue.table_msg(catalogue.connect_table(rows))
     assert isinstance(catalogue.status_message(rows), str if result_format == "yaml" else list)
-    with pytest.raises(ValueError, match="table must be one of status, connect, got 'other'"):
+    with pytest.raises(AnsibleFilterError, match="table must be one of status, connect, got 'other'"):
         catalogue.status_message(rows, "other")
