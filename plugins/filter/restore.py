@@ -58,7 +58,8 @@ def restore_request(verb: str, plan: list, app=None, target_app=None, target=Non
     names the value and the extra var that fixes it; an empty list lets the request through."""
     names = [i["name"] for i in plan]
     known = ", ".join(names) or "(none planned on this host)"
-    target = target or {}
+    # A drill restores into scratch databases of the instances themselves: it has no target.
+    target = (target or {}) if verb != "restore_drill" else {}
     external = target.get("host") not in UNSET
     problems = []
     if verb in ("restore", "migrate"):

@@ -15,10 +15,8 @@ import re
 
 from ansible_collections.darevel.postgres.plugins.module_utils import _validate
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime.base import SETTINGS_FILENAME
 from ansible_collections.darevel.postgres.plugins.module_utils._tuning import restart_settings
 
-FILENAME = SETTINGS_FILENAME
 _LINE_RE = re.compile(r"\s*([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\s*=\s*'((?:[^'\\]|''|\\.)*)'\s*")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.darevel.postgres.plugins.module_utils import _instance, _settings
+from ansible_collections.darevel.postgres.plugins.module_utils import _instance
 from ansible_collections.darevel.postgres.plugins.module_utils._ops import config
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import base
 from ansible_collections.darevel.postgres.tests.unit.plugins.module_utils.test_database import FakeRuntime
@@ -32,7 +32,7 @@ def test_is_true():
 
 
 def test_settings_file_is_the_one_pg_instance_writes():
-    assert config.SETTINGS_FILE == "/conf.d/" + _settings.FILENAME
+    assert config.SETTINGS_FILE == "/conf.d/" + base.SETTINGS_FILENAME
 
 
 def test_winning_names_each_setting_as_one_literal():
