@@ -129,3 +129,28 @@ def test_preflight_default_validates():
                                          values["postgres_version"])
     assert problems == []
     assert len(plan) == 6
+
+
+CONVERGED = ("instance", "database", "security", "status")
+
+
+@pytest.mark.parametrize("role", CONVERGED)
+def test_the_converge_entry_point_is_main_without_the_preflight_check(role):
+    """site.yml runs each role's converge entry point after the preflight play: the same inputs as
+    main, the plan required, and the same tasks as main after main's one check."""
+    specs = load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]
+    main, converge = specs["main"]["options"], specs["converge"]["options"]
+    assert sorted(converge) == sorted(main)
+    assert converge["postgres_plan"]["required"] is True and not main["postgres_plan"].get("required")
+    assert {k: v for k, v in converge.items() if k != "postgres_plan"} == {k: v for k, v in main.items() if k != "postgres_plan"}
+    tasks = load(ROLES_DIR / role / "tasks" / "main.yml")
+    assert [t.get("when") for t in tasks] == ["postgres_plan is not defined", None]
+    assert tasks[0]["ansible.builtin.include_role"] == {"name": "darevel.postgres.preflight"}
+    assert tasks[1]["ansible.builtin.import_tasks"] == "converge.yml"
+
+
+def test_site_runs_the_converge_entry_points_after_the_preflight():
+    plays = load(ROLES_DIR.parent / "playbooks" / "site.yml")
+    assert plays[0]["roles"] == [{"role": "darevel.postgres.preflight"}]
+    assert [t["ansible.builtin.import_role"] for t in plays[1]["tasks"]] == [
+        {"name": "darevel.postgres.%s" % role, "tasks_from": "converge"} for role in CONVERGED]
