@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.darevel.postgres.plugins.module_utils._report import render
+from ansible_collections.darevel.postgres.plugins.plugin_utils._report import write
 
 
 class ActionModule(ActionBase):
@@ -25,25 +22,7 @@ class ActionModule(ActionBase):
         for key in ("path", "data"):
             if key not in args:
                 raise AnsibleActionFail("pg_report: %s is required" % key)
-        path = os.path.expanduser(to_text(args["path"]))
-        mode = int(str(args.get("mode", "0644")), 8)
-        content = render(args["data"])
-        try:
-            with open(path) as handle:
-                written = handle.read() != content
-        except OSError:
-            written = True
-        if written and not self._task.check_mode:
-            try:
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                fd, tmp_path = tempfile.mkstemp(prefix=".report.", dir=os.path.dirname(path) or ".")
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(content)
-                os.chmod(tmp_path, mode)
-                os.replace(tmp_path, path)
-            except OSError as exc:
-                raise AnsibleActionFail("pg_report: cannot write %s: %s; fix: make its directory writable "
-                                        "or set postgres_reports_dir" % (path, exc))
         # A report on the control node is not a change to any managed host.
-        result.update(changed=False, path=path, written=written and not self._task.check_mode)
+        result.update(write("pg_report", to_text(args["path"]), args["data"], args.get("mode", "0644"), self._task.check_mode),
+                      changed=False)
         return result

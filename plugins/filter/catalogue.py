@@ -189,17 +189,6 @@ def connect_table(rows: list) -> list:
     return aligned([list(CONNECT_COLUMNS)] + [[str(r.get(c, "")) for c in CONNECT_COLUMNS] for r in rows])
 
 
-def status_message(rows: list, table: str = "status"):
-    """The status role's message for ansible.builtin.debug: the status table (`table` "status") or
-    who connects where ("connect"), shaped by table_msg. The role calls it through the internal
-    lookup, which imports this file alone: a filter named in a template makes Ansible import every
-    filter file of the collection, in each worker, one per task and host (docs/benchmarks.md)."""
-    tables = {"status": status_table, "connect": connect_table}
-    if table not in tables:
-        raise AnsibleFilterError("status_message: table must be one of %s, got %r" % (", ".join(tables), table))
-    return table_msg(tables[table](rows))
-
-
 TUNING_COLUMNS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem", "max_connections",
                   "max_parallel_workers", "max_wal_size", "huge_pages")
 

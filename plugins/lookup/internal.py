@@ -26,7 +26,7 @@ description:
     V(firewall_rules), V(found_status), V(instance_items), V(move_request), V(purge_problems), V(purge_request), V(purge_rows),
     V(restore_instances), V(restore_items), V(restore_request),
     V(restore_rows), V(security_plan),
-    V(security_problems), V(status_message), V(status_rows), V(tls_names)."
+    V(security_problems), V(tls_names)."
 author:
   - Darevel platform team (@darevel)
 options:
@@ -94,8 +94,6 @@ HELPERS = {
     "restore_rows": "filter.restore",
     "security_plan": "filter.security",
     "security_problems": "filter.security",
-    "status_message": "filter.catalogue",
-    "status_rows": "filter.catalogue",
     "tls_names": "filter.security",
 }
 

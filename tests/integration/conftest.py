@@ -260,6 +260,16 @@ class PlaybookRun:
         msg = self.task(name)["msg"]
         return msg.splitlines() if isinstance(msg, str) else list(msg)
 
+    def tables(self, name: str) -> list[list[str]]:
+        """The tables the debug task `name` printed one after the other, a blank line between them."""
+        out: list[list[str]] = [[]]
+        for line in self.table(name):
+            if line.strip():
+                out[-1].append(line)
+            elif out[-1]:
+                out.append([])
+        return [table for table in out if table]
+
     def failed_results(self) -> list[dict]:
         return [r for r in self.results if r.get("failed")]
 

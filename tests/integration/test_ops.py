@@ -93,7 +93,8 @@ def test_status_shows_the_full_picture(ansible, ops, ops_vars, scratch):
     run = ansible.run(PLAYBOOKS / "status.yml", ops_vars)
     assert run.rc == 0, run.explain()
     assert run.changed == 0
-    table = run.table("Show the instances")
+    table, connect = run.tables("Show the instances and how to connect")
+    assert connect[0].split() == ["name", "port", "database", "user", "state", "connect"] and len(connect) == 2 + len(NAMES)
     assert table[0].split()[:4] == ["name", "port", "state", "accepting"]
     assert "pending restart" in table[0] and table[0].rstrip().endswith("health  last backup")
     assert len(table) == 2 + len(NAMES), table  # no problem lines

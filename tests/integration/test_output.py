@@ -64,12 +64,12 @@ def user_run(scratch: Path, config: str, extra_env: dict | None = None) -> subpr
     return proc
 
 
-def table_lines(stdout: str, task: str, header: str) -> list[str]:
-    """The lines of one table as printed under the task's banner, with the prefix every row shares
-    (the callback's indentation and quoting) taken off."""
+def table_lines(stdout: str, task: str, header: str, nth: int = 0) -> list[str]:
+    """The lines of the `nth` table (counted from 0) printed under the task's banner, whose header
+    holds `header`, with the prefix every row shares (the callback's indentation and quoting) taken off."""
     block = stdout.split("TASK [darevel.postgres.status : %s" % task, 1)[1].split("TASK [", 1)[0]
     lines = block.splitlines()
-    start = next(i for i, line in enumerate(lines) if header in line)
+    start = [i for i, line in enumerate(lines) if header in line][nth]
     prefix = lines[start][:lines[start].index(header)]
     table = []
     for line in lines[start:]:
@@ -86,8 +86,9 @@ def test_the_tables_print_one_row_per_line_under_the_default_callback(scratch, h
     proc = user_run(scratch, config, extra)
     out = proc.stdout
     assert "\\n" not in out, out
-    status = table_lines(out, "Show the instances", "name")
-    connect = table_lines(out, "Show how to connect", "name")
+    # One task prints both: the status table, a blank line, who connects where.
+    status = table_lines(out, "Show the instances and how to connect", "name")
+    connect = table_lines(out, "Show the instances and how to connect", "name", nth=1)
     for table, columns in ((status, ["name", "port", "state"]), (connect, ["name", "port", "database", "user"])):
         header, rule, row = (line.rstrip('",') for line in table[:3])
         assert re.split(r"\s{2,}", header)[:len(columns)] == columns, table

@@ -197,14 +197,3 @@ def test_connect_table_says_how_to_connect():
     assert lines[2].split()[:5] == ["chat", "5434", PLAN[0]["database"], PLAN[0]["owner"], "started"]
     assert lines[2].endswith("psql -h 127.0.0.1 -p 5434 -U %s -d %s" % (PLAN[0]["owner"], PLAN[0]["database"]))
     assert len(lines) == 2 + len(PLAN)
-
-
-@pytest.mark.parametrize("result_format", ["yaml", "json"])
-def test_status_message_is_the_table_filters_output(monkeypatch, result_format):
-    monkeypatch.setattr(catalogue, "_result_format", lambda: result_format)
-    rows = catalogue.status_rows(PLAN, LIVE, "/e")
-    assert catalogue.status_message(rows, "status") == catalogue.table_msg(catalogue.status_table(rows))
-    assert catalogue.status_message(rows, "connect") == catalogue.table_msg(catalogue.connect_table(rows))
-    assert isinstance(catalogue.status_message(rows), str if result_format == "yaml" else list)
-    with pytest.raises(AnsibleFilterError, match="table must be one of status, connect, got 'other'"):
-        catalogue.status_message(rows, "other")

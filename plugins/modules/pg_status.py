@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pg_status
+short_description: The planned instances' live status, as rows, a report and two tables
+version_added: 0.1.0
+description:
+  - The status role's work in one task. Reads the planned instances live on the host with one run
+    of M(darevel.postgres.pg_instance_info) (all of them concurrently), makes one row per planned
+    instance (what runs, where, how it is doing and how to connect), writes them to O(report) on
+    the control node, and returns the status table and who connects where as RV(msg), for
+    M(ansible.builtin.debug) to show.
+  - An instance of the plan that is not on the host is a row with state C(absent).
+  - Reports C(changed=false) always, since it reads the host and a report on the control node is not a
+    change to a managed host. In check mode the report is not written.
+author:
+  - Darevel platform team (@darevel)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - darevel.postgres.docker
+  - darevel.postgres.docker.runtime
+  - darevel.postgres.attributes
+  - darevel.postgres.attributes.no_diff
+  - darevel.postgres.attributes.action
+options:
+  plan:
+    description: The planned instances (C(postgres_plan) of the preflight role); each needs C(name), C(port), C(database), C(owner) and C(version).
+    type: list
+    elements: dict
+    required: true
+  layout:
+    description: Which layout to read on the native runtime, as in M(darevel.postgres.pg_instance_info).
+    type: str
+    choices: [auto, debian, generic]
+    default: auto
+  probe:
+    description:
+      - Ask each running instance whether it accepts connections, as M(darevel.postgres.pg_instance_info)
+        does with its O(darevel.postgres.pg_instance_info#module:probe=true); without it, the size of
+        each data directory is read instead.
+    type: bool
+    default: true
+  backup_root:
+    description: Backup root of darevel.postgres.pg_backup, for each instance's last backup.
+    type: path
+  env_dir:
+    description: Directory of the backends' env files, shown in each row.
+    type: path
+    default: /etc/darevel/postgres
+  report:
+    description: JSON file written on the control node (host, runtime and the rows); none when omitted.
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Read the instances and write reports/<host>/status.json
+  darevel.postgres.pg_status:
+    plan: "{{ postgres_plan }}"
+    runtime: "{{ postgres_runtime_in_use }}"
+    report: "reports/{{ inventory_hostname }}/status.json"
+  register: status
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ status.msg }}"
+"""
+
+RETURN = r"""
+instances:
+  description: One row per planned instance.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Instance name.
+      type: str
+    port:
+      description: TCP port.
+      type: int
+    state:
+      description: V(started), V(stopped), V(absent) or, when probed, what the probe found.
+      type: str
+    runtime:
+      description: V(native) or V(docker).
+      type: str
+    connect:
+      description: The psql command that connects to the instance's database as its owner.
+      type: str
+    env_file:
+      description: The backend's env file on the host.
+      type: str
+msg:
+  description:
+    - The status table, a blank line, and who connects where; a list of lines under the json result
+      format of the stdout callback, one text under yaml (each prints one row per line).
+  returned: always
+  type: raw
+report:
+  description: The report written, when O(report) is given.
+  returned: when O(report) is given
+  type: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+    written:
+      description: Whether its content changed.
+      type: bool
+"""
