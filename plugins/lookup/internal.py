@@ -25,8 +25,7 @@ description:
     V(excluded_port_message), V(excluded_port_ranges),
     V(firewall_rules), V(found_status), V(instance_items), V(move_request), V(purge_problems), V(purge_request), V(purge_rows),
     V(restore_instances), V(restore_items), V(restore_request),
-    V(restore_rows), V(security_plan),
-    V(security_problems), V(tls_names)."
+    V(restore_rows), V(tls_names)."
 author:
   - Darevel platform team (@darevel)
 options:
@@ -92,8 +91,6 @@ HELPERS = {
     "restore_items": "filter.restore",
     "restore_request": "filter.restore",
     "restore_rows": "filter.restore",
-    "security_plan": "filter.security",
-    "security_problems": "filter.security",
     "tls_names": "filter.security",
 }
 

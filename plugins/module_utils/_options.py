@@ -11,3 +11,15 @@ from __future__ import annotations
 DOCKER_HOST_SPEC = {"docker_host": {"type": "str"}}
 # The runtime of the modules that serve both (doc fragment darevel.postgres.docker.runtime).
 RUNTIME_SPEC = {"runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]}}
+# pg_preflight's `security`: read by its action plugin on the control node, never sent to the host.
+PREFLIGHT_SECURITY_OPTIONS = {
+    "environment": {"type": "str", "default": "dev"},
+    "hba_allow_any": {"type": "bool", "default": False},
+    "env_host": {"type": "str", "default": "localhost"},
+    "host_vars": {"type": "dict", "default": {}},
+    "tls_days": {"type": "dict", "default": {}},
+    "tls": {"type": "bool", "default": False},
+    "listen_addresses": {"type": "list", "elements": "str", "default": []},
+    "tls_certificates": {"type": "dict", "default": {}},
+    "tls_min_protocol": {"type": "str"},
+}

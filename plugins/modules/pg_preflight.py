@@ -143,6 +143,53 @@ options:
     type: list
     elements: str
     default: []
+  security:
+    description:
+      - The inputs of the checks and of the plan that the action plugin makes on the control node
+        (the module itself does not receive it). When given, before the module runs, the passwords
+        (read from the variables C(postgres_owner_passwords) and C(postgres_app_passwords), and on a
+        prod inventory from every play host's too, for reuse), the client networks, the
+        certificates' validity and O(security.host_vars) are checked, and their problems reported
+        with the module's own, so that no password is sent to the target for checking. After it,
+        RV(plan) is the plan with each instance's security settings, pg_hba rules and certificate paths.
+    type: dict
+    suboptions:
+      environment:
+        description: V(dev) or V(prod).
+        type: str
+        default: dev
+      hba_allow_any:
+        description: Accept client networks that admit any address (C(postgres_hba_allow_any)).
+        type: bool
+        default: false
+      env_host:
+        description: The env files' C(DB_HOST) (C(postgres_env_host)), checked with the passwords against the env-file rule.
+        type: str
+        default: localhost
+      host_vars:
+        description: The host variables that reach files and command lines, as the inventory sets them (null where it does not).
+        type: dict
+        default: {}
+      tls_days:
+        description: C(postgres_tls_days), C(postgres_tls_ca_days) and C(postgres_tls_renew_days) as the inventory sets them.
+        type: dict
+        default: {}
+      tls:
+        description: TLS on the native runtime's instances (C(postgres_tls)).
+        type: bool
+        default: false
+      listen_addresses:
+        description: Addresses the instances listen on (C(postgres_listen_addresses)).
+        type: list
+        elements: str
+        default: []
+      tls_certificates:
+        description: Certificates brought per instance (C(postgres_tls_certificates)).
+        type: dict
+        default: {}
+      tls_min_protocol:
+        description: C(ssl_min_protocol_version) with TLS; V(TLSv1.2) when unset.
+        type: str
 """
 
 EXAMPLES = r"""
@@ -154,6 +201,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+plan:
+  description:
+    - With O(security), the validated instances (RV(instances)) with each one's security settings
+      merged into its settings (or its container's), its pg_hba rules, the settings the instance
+      keeps effective, and with TLS its certificate paths - what the other roles converge.
+  returned: when O(security) is given and no problem was found
+  type: list
+  elements: dict
 runtime:
   description: The runtime in use on this host, V(native) or V(docker).
   returned: always
@@ -210,6 +265,7 @@ versions_needed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.darevel.postgres.plugins.module_utils._options import PREFLIGHT_SECURITY_OPTIONS
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import run
 
 
@@ -223,6 +279,8 @@ def main() -> None:
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
             "problems": {"type": "list", "elements": "str", "default": []},
+            # Read by the action plugin on the control node and never sent here (documented above).
+            "security": {"type": "dict", "options": PREFLIGHT_SECURITY_OPTIONS},
             "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
             "python_libraries": {"type": "str", "default": "install", "choices": ["install", "require", "ignore"]},
             "tuning": {"type": "dict", "options": {

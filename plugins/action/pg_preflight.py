@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Darevel platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pg_preflight with its control-node half. With O(security), before the module runs on the host:
+the passwords (read from the variables here, so that no password is sent to the host), the client
+networks, the certificates' validity and the host variables that reach files and command lines are
+checked, and their problems reported with the module's own; after it, the plan of the enabled
+instances with their security settings, pg_hba rules and certificate paths (RV(plan)). The
+preflight role's three steps in one task: a task costs the control node about 31 ms per host
+before it does anything (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.darevel.postgres.plugins.filter.security import security_plan, security_problems
+from ansible_collections.darevel.postgres.plugins.module_utils._options import PREFLIGHT_SECURITY_OPTIONS
+
+# The variables that hold passwords: read here, never a task argument.
+PASSWORDS = ("postgres_owner_passwords", "postgres_app_passwords")
+
+
+def security_args(given) -> dict:
+    """The validated O(security) option, every default filled in."""
+    if not isinstance(given, dict):
+        raise AnsibleActionFail("pg_preflight: security: a mapping of %s, got %r" % (", ".join(PREFLIGHT_SECURITY_OPTIONS), given))
+    result = ArgumentSpecValidator(PREFLIGHT_SECURITY_OPTIONS).validate(given)
+    if result.error_messages:
+        raise AnsibleActionFail("pg_preflight: security: %s" % "; ".join(result.error_messages))
+    return result.validated_parameters
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def _passwords(self, name: str, host=None) -> dict:
+        """A password variable of this host, or of `host` through hostvars; {} where it is unset."""
+        try:
+            if host is None:
+                value = self._templar.resolve_variable_expression(name)
+            else:
+                value = self._templar.resolve_variable_expression("hostvars[h].%s" % name, local_variables={"h": host})
+        except AnsibleUndefinedVariable:
+            return {}
+        return value if value is not None else {}
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        module_args = dict(self._task.args)
+        given = module_args.pop("security", None)
+        security = None if given is None else security_args(given)
+        if security is not None:
+            env = security["environment"]
+            # Passwords kept in other hosts' variables count for reuse too (prod).
+            fleet = list(task_vars.get("ansible_play_hosts_all") or []) if env == "prod" else []
+            found = security_problems(
+                module_args.get("instances"), module_args.get("enabled", "all"), module_args.get("default_version", 15), env,
+                self._passwords(PASSWORDS[0]), self._passwords(PASSWORDS[1]), security["hba_allow_any"],
+                [self._passwords(PASSWORDS[0], h) for h in fleet], [self._passwords(PASSWORDS[1], h) for h in fleet],
+                security["tls_days"], env_host=security["env_host"], host_vars=security["host_vars"])
+            module_args["problems"] = list(module_args.get("problems") or []) + found
+        out = self._execute_module(module_name="darevel.postgres.pg_preflight", module_args=module_args, task_vars=task_vars)
+        out.pop("invocation", None)
+        if security is not None and not out.get("failed"):
+            out["plan"] = security_plan(out["instances"], security["environment"], out["runtime"], security["tls"],
+                                        security["listen_addresses"], security["tls_certificates"], security["tls_min_protocol"])
+        result.update(out)
+        return result
