@@ -11,7 +11,7 @@ before it does anything (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
@@ -35,15 +35,26 @@ def security_args(given) -> dict:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
-    def _passwords(self, name: str, host=None) -> dict:
-        """A password variable of this host, or of `host` through hostvars; {} where it is unset."""
+    def _passwords(self, name: str, task_vars: dict, host=None) -> dict:
+        """A password variable of this host, or of the play host `host` (through hostvars); {} where
+        the variable is not set at all. A value that cannot be read (it refers to a variable that is
+        not defined, say a Vault one) fails the task, naming the host and the variable."""
+        if host is None:
+            if name not in task_vars:
+                return {}
+            expression, local = name, None
+        else:
+            hostvars = task_vars.get("hostvars")
+            if hostvars is None or host not in hostvars or name not in hostvars[host]:
+                return {}
+            expression, local = "hostvars[h].%s" % name, {"h": host}
         try:
-            if host is None:
-                value = self._templar.resolve_variable_expression(name)
-            else:
-                value = self._templar.resolve_variable_expression("hostvars[h].%s" % name, local_variables={"h": host})
-        except AnsibleUndefinedVariable:
-            return {}
+            value = self._templar.resolve_variable_expression(expression, local_variables=local)
+        except AnsibleError:
+            # Not the error's own text: it can quote the value, a password.
+            raise AnsibleActionFail("pg_preflight: %s of host %s cannot be read: a value refers to a variable that is not "
+                                    "defined or is not a valid template; fix: define the variables its values refer to "
+                                    "(for example in the Vault file)" % (name, host or task_vars.get("inventory_hostname"))) from None
         return value if value is not None else {}
 
     def run(self, tmp=None, task_vars=None):
@@ -58,8 +69,8 @@ class ActionModule(ActionBase):
             fleet = list(task_vars.get("ansible_play_hosts_all") or []) if env == "prod" else []
             found = security_problems(
                 module_args.get("instances"), module_args.get("enabled", "all"), module_args.get("default_version", 15), env,
-                self._passwords(PASSWORDS[0]), self._passwords(PASSWORDS[1]), security["hba_allow_any"],
-                [self._passwords(PASSWORDS[0], h) for h in fleet], [self._passwords(PASSWORDS[1], h) for h in fleet],
+                self._passwords(PASSWORDS[0], task_vars), self._passwords(PASSWORDS[1], task_vars), security["hba_allow_any"],
+                [self._passwords(PASSWORDS[0], task_vars, h) for h in fleet], [self._passwords(PASSWORDS[1], task_vars, h) for h in fleet],
                 security["tls_days"], env_host=security["env_host"], host_vars=security["host_vars"])
             module_args["problems"] = list(module_args.get("problems") or []) + found
         out = self._execute_module(module_name="darevel.postgres.pg_preflight", module_args=module_args, task_vars=task_vars)

@@ -8,6 +8,7 @@ task costs the control node about 31 ms per host before it does anything (docs/b
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import connect_table, status_rows, status_table, table_msg
@@ -36,6 +37,20 @@ def info_args(args: dict) -> dict:
     return out
 
 
+PLAN_KEYS = ("name", "port", "database", "owner", "version")
+
+
+def plan_problems(plan: list) -> list:
+    """What a plan entry lacks, one line per entry: every entry needs PLAN_KEYS."""
+    problems = []
+    for index, entry in enumerate(plan):
+        missing = [key for key in PLAN_KEYS if key not in entry]
+        if missing:
+            problems.append("plan entry %s (%s) lacks %s; fix: pass the preflight role's postgres_plan" % (
+                index, entry.get("name", "no name"), ", ".join(missing)))
+    return problems
+
+
 def message(rows: list, result_format: str | None = None):
     """The status table, a blank line and who connects where, shaped as table_msg shapes a table."""
     return table_msg(status_table(rows) + [""] + connect_table(rows), result_format)
@@ -47,6 +62,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        problems = plan_problems(args["plan"])
+        if problems:
+            raise AnsibleActionFail("pg_status: " + "; ".join(problems))
         info = {"instances": []}
         if args["plan"]:
             info = self._execute_module(module_name="darevel.postgres.pg_instance_info", module_args=info_args(args),
@@ -57,8 +75,9 @@ class ActionModule(ActionBase):
                 return result
         rows = status_rows(args["plan"], info["instances"], args["env_dir"], args["runtime"])
         result.update(changed=False, instances=rows, msg=message(rows))
-        if info.get("warnings"):
-            result["warnings"] = info["warnings"]
+        for key in ("warnings", "deprecations"):
+            if info.get(key):
+                result[key] = info[key]
         if args.get("report"):
             result["report"] = write("pg_status", args["report"],
                                      {"host": task_vars.get("inventory_hostname"), "runtime": args["runtime"], "instances": rows},

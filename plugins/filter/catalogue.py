@@ -217,7 +217,8 @@ def tuning_table(plan: dict, applied: list | None = None) -> list:
 class FilterModule:
     def filters(self):
         # The tables are this file's public filters; the other functions are the roles' helpers,
-        # reached through the darevel.postgres.internal lookup (not a public interface).
+        # reached through the darevel.postgres.internal lookup or the pg_status action (not a
+        # public interface).
         return {
             "status_table": status_table,
             "tuning_table": tuning_table,

@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Computes, on the control node, what the roles and playbooks of darevel.postgres derive from
     the validated catalogue (the plan that C(darevel.postgres.pg_preflight) returns), such as the
-    arguments of the collection's modules, report rows, the security settings and checks, the
-    developer files and the messages of their checks.
+    arguments of the collection's modules, report rows, the firewall rules and certificate
+    names, the developer files and the messages of their checks.
   - The first term names the helper, the other terms and the keyword arguments are its
     arguments. The helpers, their arguments and their results follow the roles and may change in
     any release; do not call this lookup from your own playbooks. Use the roles and playbooks,

@@ -18,14 +18,19 @@ description:
     catalogue.
   - On the target, finds ports that something other than the instance itself already listens on,
     naming the process that holds each one, and checks free disk space.
-  - Returns the enabled instances with every default filled in; the roles work from that list.
+  - Returns the enabled instances with every default filled in; with O(security), also RV(plan),
+    those instances with their security settings, which the roles work from.
+  - Its action plugin runs on the control node around the module - the checks of O(security)
+    before it, the plan after it.
   - Never changes anything.
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - darevel.postgres.attributes
   - darevel.postgres.attributes.no_diff
+  - darevel.postgres.attributes.action
 options:
   instances:
     description:
@@ -137,9 +142,8 @@ options:
     default: 512
   problems:
     description:
-      - Problems found on the control node before this module runs (the passwords of a prod
-        inventory and the client networks, checked by the preflight role, so
-        that no password is sent to the target for checking); they are reported with the module's own.
+      - Problems found before this module runs, reported with the module's own. The checks of
+        O(security) add theirs to these.
     type: list
     elements: str
     default: []

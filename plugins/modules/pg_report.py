@@ -43,7 +43,9 @@ EXAMPLES = r"""
 - name: Write reports/<host>/status.json
   darevel.postgres.pg_report:
     path: "reports/{{ inventory_hostname }}/status.json"
-    data: "{{ postgres_status }}"
+    data:
+      host: "{{ inventory_hostname }}"
+      instances: "{{ postgres_status.instances }}"
 """
 
 RETURN = r"""

@@ -159,6 +159,31 @@ def test_prod_refuses_a_password_reused_in_another_hosts_variables(ansible, scra
     assert not any(name.startswith("it_sec") for name in clusters())
 
 
+def test_prod_a_hosts_password_that_cannot_be_read_stops_every_host_before_any_change(ansible, scratch):
+    """A play host whose password refers to an undefined variable (a Vault file not loaded) is not
+    left out of the reuse check: the preflight stops every host (db1's is fine) before any change,
+    naming the variable and quoting no password."""
+    inventory = scratch / "inventory-unreadable"
+    (inventory / "host_vars").mkdir(parents=True, exist_ok=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"postgres": {"hosts": {
+        name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for name in ("db1", "db2")}}}))
+    secret = pw()
+    (inventory / "host_vars" / "db1.yml").write_text(yaml.safe_dump({
+        "postgres_instances_enabled": [A["name"]],
+        "postgres_owner_passwords": {A["name"]: secret}, "postgres_app_passwords": {A["name"]: pw()}}))
+    (inventory / "host_vars" / "db2.yml").write_text(
+        "postgres_instances_enabled: [%s]\npostgres_owner_passwords: {%s: '{{ vault_not_loaded }}'}\n"
+        "postgres_app_passwords: {%s: %s}\n" % (B["name"], B["name"], B["name"], pw()))
+    variables = {k: v for k, v in prod_vars(scratch, {"owner": {}, "app": {}}).items()
+                 if k not in ("postgres_owner_passwords", "postgres_app_passwords")}
+    run = ansible.run(SITE, variables, args=["-i", str(inventory)])
+    assert run.rc != 0, run.explain()
+    assert "'vault_not_loaded' is undefined" in run.stdout, run.explain()
+    assert run.data["stats"]["db2"]["failures"] == 1 and run.data["stats"]["db1"]["changed"] == 0
+    assert secret not in run.stdout + run.stderr
+    assert not any(name.startswith("it_sec") for name in clusters())
+
+
 def test_prod_missing_password_is_refused(ansible, scratch, state):
     passwords = {"owner": dict(state["passwords"]["owner"]), "app": {"it_sec_a": pw()}}
     run = ansible.run(SITE, prod_vars(scratch, passwords))

@@ -154,3 +154,34 @@ def test_site_runs_the_converge_entry_points_after_the_preflight():
     assert plays[0]["roles"] == [{"role": "darevel.postgres.preflight"}]
     assert [t["ansible.builtin.import_role"] for t in plays[1]["tasks"]] == [
         {"name": "darevel.postgres.%s" % role, "tasks_from": "converge"} for role in CONVERGED]
+
+
+def _repeated_keys(node, where: str) -> list:
+    """Keys a mapping names twice, counting those a merge key (<<) brings in: Ansible's loader warns
+    of each one ("Found duplicate mapping key")."""
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        seen = []
+        for key, value in node.value:
+            if key.value == "<<":
+                merged = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                seen += [k.value for m in merged for k, _v in m.value]
+            else:
+                seen.append(key.value)
+        found += ["%s: %s" % (where, k) for k in sorted({k for k in seen if seen.count(k) > 1})]
+        children = [v for _k, v in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = node.value
+    else:
+        children = []
+    for child in children:
+        found += _repeated_keys(child, where)
+    return found
+
+
+def test_no_yaml_file_names_a_key_twice_merges_included():
+    root = ROLES_DIR.parent
+    found = []
+    for path in sorted(list(root.glob("roles/*/*/*.yml")) + list(root.glob("playbooks/*.yml"))):
+        found += _repeated_keys(yaml.compose(path.read_text()), str(path.relative_to(root)))
+    assert found == []

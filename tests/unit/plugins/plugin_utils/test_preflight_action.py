@@ -44,3 +44,26 @@ def test_the_preflight_task_passes_no_password_and_the_module_takes_the_same_sec
     doc = yaml.safe_load(__import__("ansible_collections.darevel.postgres.plugins.modules.pg_preflight",
                                     fromlist=["DOCUMENTATION"]).DOCUMENTATION)
     assert set(doc["options"]["security"]["suboptions"]) == set(PREFLIGHT_SECURITY_OPTIONS)
+
+
+def action_with(variables: dict):
+    """The action with a real templar over `variables` (its other collaborators are not used here)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    action = object.__new__(pg_preflight.ActionModule)
+    action._templar = Templar(loader=DataLoader(), variables=variables)
+    return action
+
+
+def test_passwords_are_read_from_this_hosts_and_other_play_hosts_variables():
+    variables = {"inventory_hostname": "db1", "postgres_owner_passwords": {"a": "one"},
+                 "hostvars": {"db2": {"postgres_owner_passwords": {"b": "two"}}, "db3": {}}}
+    action = action_with(variables)
+    assert action._passwords("postgres_owner_passwords", variables) == {"a": "one"}
+    assert action._passwords("postgres_app_passwords", variables) == {}
+    assert action._passwords("postgres_owner_passwords", variables, "db2") == {"b": "two"}
+    assert action._passwords("postgres_owner_passwords", variables, "db3") == {}
+    assert action._passwords("postgres_owner_passwords", variables, "db9") == {}
+    unset = dict(variables, postgres_owner_passwords=None)
+    assert action_with(unset)._passwords("postgres_owner_passwords", unset) == {}

@@ -66,3 +66,17 @@ def test_report_that_cannot_be_written_names_the_file_and_the_fix(tmp_path):
     with pytest.raises(AnsibleActionFail, match=r"pg_status: cannot write %s/h1/status.json: .*fix: make its directory "
                                                 r"writable or set postgres_reports_dir" % blocker):
         _report.write("pg_status", str(blocker / "h1" / "status.json"), {})
+
+
+def test_a_plan_entry_without_its_keys_is_named_with_the_fix():
+    assert pg_status.plan_problems(PLAN) == []
+    assert pg_status.plan_problems([{"name": "chat", "port": 5434}, {}]) == [
+        "plan entry 0 (chat) lacks database, owner, version; fix: pass the preflight role's postgres_plan",
+        "plan entry 1 (no name) lacks name, port, database, owner, version; fix: pass the preflight role's postgres_plan"]
+
+
+@pytest.mark.parametrize("mode", ["rw", "0999", "77777", ""])
+def test_a_bad_mode_is_refused_before_anything_is_written(tmp_path, mode):
+    with pytest.raises(AnsibleActionFail, match=r"pg_report: mode '%s' is not an octal file mode; fix: give one such as 0644" % mode):
+        _report.write("pg_report", str(tmp_path / "r" / "x.json"), {}, mode=mode)
+    assert not (tmp_path / "r").exists()
