@@ -22,13 +22,13 @@ description:
 author:
   - Darevel platform team (@darevel)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
-  - darevel.postgres.docker
-  - darevel.postgres.docker.runtime
   - darevel.postgres.attributes
-  - darevel.postgres.attributes.no_diff
   - darevel.postgres.attributes.action
+  - darevel.postgres.attributes.no_diff
+  - darevel.postgres.docker.runtime
+  - darevel.postgres.docker
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes
 options:
   plan:
     description: The planned instances (C(postgres_plan) of the preflight role); each needs C(name), C(port), C(database), C(owner) and C(version).
@@ -74,29 +74,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 instances:
-  description: One row per planned instance.
+  description:
+    - One row per planned instance, with the fields C(reports/<host>/status.json) holds per instance
+      (listed in the collection's docs/operations.md, section Status) - among them C(name), C(port),
+      C(state) (V(started), V(stopped), V(absent)), C(runtime), C(connect) and C(env_file).
   returned: always
   type: list
   elements: dict
-  contains:
-    name:
-      description: Instance name.
-      type: str
-    port:
-      description: TCP port.
-      type: int
-    state:
-      description: V(started), V(stopped), V(absent) or, when probed, what the probe found.
-      type: str
-    runtime:
-      description: V(native) or V(docker).
-      type: str
-    connect:
-      description: The psql command that connects to the instance's database as its owner.
-      type: str
-    env_file:
-      description: The backend's env file on the host.
-      type: str
 msg:
   description:
     - The status table, a blank line, and who connects where; a list of lines under the json result
