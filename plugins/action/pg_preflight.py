@@ -7,10 +7,19 @@ networks, the certificates' validity and the host variables that reach files and
 checked, and their problems reported with the module's own; after it, the plan of the enabled
 instances with their security settings, pg_hba rules and certificate paths (RV(plan)). The
 password check, the module and the plan were three tasks of the preflight role, and a task costs
-the control node 17 to 31 ms per host before it does anything (docs/benchmarks.md)."""
+the control node 17 to 31 ms per host before it does anything (docs/benchmarks.md).
+
+With O(entry_points), the variables other roles' entry points take (say C(instance:converge)) are
+checked here too, against those entry points' argument specs: site.yml checks every input of its
+converge on every host before any change, and imports the roles with C(rolespec_validate: false),
+four validation tasks fewer per host."""
 
 from __future__ import annotations
 
+import pathlib
+import re
+
+import yaml
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -20,6 +29,44 @@ from ansible_collections.darevel.postgres.plugins.module_utils._options import P
 
 # The variables that hold passwords: read here, never a task argument.
 PASSWORDS = ("postgres_owner_passwords", "postgres_app_passwords")
+
+# This collection's roles, beside plugins/ whether it runs from a checkout or is installed.
+ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "roles"
+_ENTRY_POINT = re.compile(r"^([a-z][a-z0-9_]*):([a-z][a-z0-9_]*)\Z")
+_OPTIONS: dict = {}
+
+
+def entry_point_options(entry) -> dict:
+    """The options of `role:entry_point`, one of this collection's role entry points (for example
+    instance:converge), read once from the role's meta/argument_specs.yml."""
+    if entry not in _OPTIONS:
+        match = _ENTRY_POINT.match(entry) if isinstance(entry, str) else None
+        path = ROLES_DIR / match.group(1) / "meta" / "argument_specs.yml" if match else None
+        specs = (yaml.safe_load(path.read_text()) or {}).get("argument_specs", {}) if path and path.is_file() else {}
+        if not match or match.group(2) not in specs:
+            raise AnsibleActionFail("pg_preflight: entry_points: %r is not an entry point of a darevel.postgres role; fix: "
+                                    "role:entry_point, for example instance:converge" % (entry,))
+        _OPTIONS[entry] = specs[match.group(2)].get("options") or {}
+    return _OPTIONS[entry]
+
+
+def input_problems(host: str, entries: list, values: dict) -> list:
+    """The problems of a host's variables `values` (those it sets) as inputs of the role entry
+    points `entries`, one line per problem, each naming the host, the variable and the fix. An
+    option's `required` does not count: the preflight's own outputs (postgres_plan) are not set yet.
+    A password variable's problem never quotes its value."""
+    problems: dict = {}
+    for entry in entries:
+        options = entry_point_options(entry)
+        for name in sorted(set(values) & set(options)):
+            spec = {name: dict(options[name], required=False)}
+            messages = ArgumentSpecValidator(spec).validate({name: values[name]}).error_messages
+            if messages and name in PASSWORDS:
+                messages = ["%s is not a mapping of instance names to passwords" % name]
+            for text in messages:
+                problems.setdefault((name, text), []).append(entry)
+    return ["host %s: %s (an input of %s); fix: a value as docs/reference/roles/%s.md describes it" % (
+        host, text, ", ".join(entries_of), entries_of[0].split(":")[0]) for (_name, text), entries_of in problems.items()]
 
 
 def security_args(given) -> dict:
@@ -57,6 +104,27 @@ class ActionModule(ActionBase):
                                     "(for example in the Vault file)" % (name, host or task_vars.get("inventory_hostname"))) from None
         return value if value is not None else {}
 
+    def _input_problems(self, entries, task_vars: dict) -> list:
+        """input_problems for the variables of this host that the entry points take and it sets."""
+        if not isinstance(entries, list):
+            raise AnsibleActionFail("pg_preflight: entry_points: a list of role:entry_point, got %r" % (entries,))
+        names = set()
+        for entry in entries:
+            names.update(entry_point_options(entry))
+        host = task_vars.get("inventory_hostname", "localhost")
+        values, unreadable = {}, []
+        for name in sorted(names):
+            if name not in task_vars:
+                continue
+            if name in PASSWORDS:
+                values[name] = self._passwords(name, task_vars)
+                continue
+            try:
+                values[name] = self._templar.resolve_variable_expression(name)
+            except AnsibleError as exc:
+                unreadable.append("host %s: %s cannot be read: %s; fix: define the variables it refers to" % (host, name, exc.message))
+        return unreadable + input_problems(host, entries, values)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
@@ -73,6 +141,9 @@ class ActionModule(ActionBase):
                 [self._passwords(PASSWORDS[0], task_vars, h) for h in fleet], [self._passwords(PASSWORDS[1], task_vars, h) for h in fleet],
                 security["tls_days"], env_host=security["env_host"], host_vars=security["host_vars"])
             module_args["problems"] = list(module_args.get("problems") or []) + found
+        entries = module_args.pop("entry_points", None) or []
+        if entries:
+            module_args["problems"] = list(module_args.get("problems") or []) + self._input_problems(entries, task_vars)
         out = self._execute_module(module_name="darevel.postgres.pg_preflight", module_args=module_args, task_vars=task_vars)
         out.pop("invocation", None)
         if security is not None and not out.get("failed"):

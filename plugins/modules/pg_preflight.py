@@ -194,6 +194,18 @@ options:
       tls_min_protocol:
         description: C(ssl_min_protocol_version) with TLS; V(TLSv1.2) when unset.
         type: str
+  entry_points:
+    description:
+      - Entry points of this collection's roles, as C(role:entry_point) (for example
+        V(instance:converge)), whose inputs the action plugin checks on the control node against
+        their argument specs - each variable the host sets, templated, the way Ansible checks a
+        role's inputs when the role starts; their problems are reported with the module's own (the
+        module itself does not receive it).
+      - The preflight role passes C(postgres_preflight_entry_points). site.yml lists its converge's
+        four entry points there, so that a bad input on any host stops every host before any
+        change, and imports those roles with C(rolespec_validate=false).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -283,8 +295,9 @@ def main() -> None:
             "check_ports": {"type": "bool", "default": True},
             "min_free_mb": {"type": "int", "default": 512},
             "problems": {"type": "list", "elements": "str", "default": []},
-            # Read by the action plugin on the control node and never sent here (documented above).
+            # These two are read by the action plugin on the control node and never sent here (documented above).
             "security": {"type": "dict", "options": PREFLIGHT_SECURITY_OPTIONS},
+            "entry_points": {"type": "list", "elements": "str"},
             "runtime": {"type": "str", "default": "auto", "choices": ["auto", "native", "docker"]},
             "python_libraries": {"type": "str", "default": "install", "choices": ["install", "require", "ignore"]},
             "tuning": {"type": "dict", "options": {

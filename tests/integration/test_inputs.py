@@ -15,6 +15,7 @@ import shutil
 import sys
 
 import pytest
+import yaml
 
 from conftest import REPO, clusters, drop_cluster, psql
 
@@ -115,3 +116,30 @@ def test_host_variables_that_reach_units_and_scripts_are_refused_at_once(site, a
     assert message.count("fix:") >= len(hostile)
     assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before
     assert not os.path.exists("/var/backups/my backups")
+
+
+def test_a_bad_converge_input_on_one_host_stops_every_host_before_any_change(site, ansible, scratch):
+    """The converge's roles are imported without their argument check: the preflight play checks
+    their inputs instead, on every host, and one host's bad value stops them all."""
+    assert site["first"].rc == 0, site["first"].explain()
+    before = (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read())
+    inventory = scratch / "inventory-inputs"
+    (inventory / "host_vars").mkdir(parents=True, exist_ok=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"postgres": {"hosts": {
+        name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for name in ("db1", "db2")}}}))
+    (inventory / "host_vars" / "db2.yml").write_text(yaml.safe_dump({
+        "postgres_instance_state": "bogus", "postgres_workers": "many", "postgres_status_probe": "perhaps"}))
+    variables = dict(site["vars"], postgres_instances=[dict(ENTRY, settings=dict(ENTRY["settings"], work_mem="7MB"))])
+    run = ansible.run(SITE, variables, args=["-i", str(inventory)])
+    assert run.rc != 0
+    tasks = [t for play in run.data["plays"] for t in play["tasks"]]
+    preflight = next(t for t in tasks if "Check the catalogue, ports and disk" in t["task"]["name"])
+    assert not preflight["hosts"]["db1"].get("failed"), run.explain()
+    message = preflight["hosts"]["db2"]["msg"]
+    assert "host db2: value of postgres_instance_state must be one of: " in message and "got: bogus (an input of instance:converge)" in message
+    assert "host db2: argument 'postgres_workers'" in message and "'many'" in message
+    assert "host db2: argument 'postgres_status_probe'" in message and "(an input of status:converge)" in message
+    assert message.count("fix: a value as docs/reference/roles/") == 3, message
+    assert run.data["stats"]["db2"]["failures"] == 1 and run.data["stats"]["db1"]["changed"] == 0
+    assert not [t for t in tasks if "Create and start the instances" in t["task"]["name"]], run.explain()
+    assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before

@@ -149,11 +149,30 @@ def test_the_converge_entry_point_is_main_without_the_preflight_check(role):
     assert tasks[1]["ansible.builtin.import_tasks"] == "converge.yml"
 
 
-def test_site_runs_the_converge_entry_points_after_the_preflight():
+def test_site_runs_the_converge_entry_points_after_the_preflight_which_checks_their_inputs():
+    """The converge imports its roles without checking their inputs only because the preflight play
+    checks every one of those entry points' inputs, on every host before any change."""
     plays = load(ROLES_DIR.parent / "playbooks" / "site.yml")
     assert plays[0]["roles"] == [{"role": "darevel.postgres.preflight"}]
+    assert plays[0]["any_errors_fatal"] is True
     assert [t["ansible.builtin.import_role"] for t in plays[1]["tasks"]] == [
-        {"name": "darevel.postgres.%s" % role, "tasks_from": "converge"} for role in CONVERGED]
+        {"name": "darevel.postgres.%s" % role, "tasks_from": "converge", "rolespec_validate": False} for role in CONVERGED]
+    assert plays[0]["vars"]["postgres_preflight_overrides"] == {"entry_points": ["%s:converge" % role for role in CONVERGED]}
+
+
+def test_every_import_that_skips_the_argument_check_is_checked_by_its_preflight():
+    """No playbook imports a role with rolespec_validate false unless its preflight play lists that
+    entry point (plays[0]'s postgres_preflight_overrides.entry_points)."""
+    for path in sorted((ROLES_DIR.parent / "playbooks").glob("*.yml")):
+        plays = load(path) or []
+        checked = set()
+        for play in plays:
+            checked |= set(((play.get("vars") or {}).get("postgres_preflight_overrides") or {}).get("entry_points") or [])
+            for task in play.get("tasks") or []:
+                spec = task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role") or {}
+                if spec.get("rolespec_validate") is False:
+                    entry = "%s:%s" % (spec["name"].split(".")[-1], spec.get("tasks_from", "main"))
+                    assert entry in checked, "%s: %s is imported unchecked" % (path.name, entry)
 
 
 def _repeated_keys(node, where: str) -> list:

@@ -1,6 +1,7 @@
 """Unit tests for the control-node half of pg_preflight (plugins/action/pg_preflight.py): its
-`security` option, and the preflight role's task, which names no password (the action reads the
-password variables itself, so none reaches the target)."""
+`security` option, the preflight role's task, which names no password (the action reads the
+password variables itself, so none reaches the target), and its check of other role entry points'
+inputs (`entry_points`)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,55 @@ def test_passwords_are_read_from_this_hosts_and_other_play_hosts_variables():
     assert action._passwords("postgres_owner_passwords", variables, "db9") == {}
     unset = dict(variables, postgres_owner_passwords=None)
     assert action_with(unset)._passwords("postgres_owner_passwords", unset) == {}
+
+
+@pytest.mark.parametrize("entry", ["instance", "instance:nope", "instance:converge\n", "../instance:converge", "nosuchrole:main", "Instance:converge", 5, None])
+def test_an_entry_point_that_is_not_one_of_the_collections_is_refused(entry):
+    with pytest.raises(AnsibleActionFail, match=r"pg_preflight: entry_points: .* is not an entry point of a darevel.postgres role; fix: role:entry_point"):
+        pg_preflight.entry_point_options(entry)
+
+
+def test_entry_point_options_are_the_roles_argument_spec():
+    spec = yaml.safe_load((ROOT / "roles" / "instance" / "meta" / "argument_specs.yml").read_text())
+    assert pg_preflight.entry_point_options("instance:converge") == spec["argument_specs"]["converge"]["options"]
+
+
+def test_input_problems_name_the_host_the_variable_the_value_and_the_entry_point():
+    problems = pg_preflight.input_problems("db1", ["instance:converge", "status:converge"], {
+        "postgres_instance_state": "bogus", "postgres_workers": "many", "postgres_status_probe": "perhaps",
+        "postgres_locale": "C.UTF-8", "postgres_reports_dir": "/tmp/r", "unrelated_variable": 5})
+    assert len(problems) == 3, problems
+    assert all(p.startswith("host db1: ") for p in problems)
+    state = next(p for p in problems if "postgres_instance_state" in p)
+    assert "got: bogus" in state and "(an input of instance:converge)" in state and "docs/reference/roles/instance.md" in state
+    assert any("postgres_workers" in p and "many" in p for p in problems)
+    assert any("postgres_status_probe" in p and "status:converge" in p and "docs/reference/roles/status.md" in p for p in problems)
+
+
+def test_input_problems_do_not_require_the_preflights_outputs_and_are_listed_once_per_variable():
+    entries = ["instance:converge", "database:converge", "security:converge", "status:converge"]
+    assert pg_preflight.input_problems("db1", entries, {}) == []
+    problems = pg_preflight.input_problems("db1", entries, {"postgres_runtime_in_use": 7, "postgres_plan": "no"})
+    plan = [p for p in problems if "postgres_plan" in p]
+    assert len(plan) == 1 and "instance:converge, database:converge, security:converge, status:converge" in plan[0]
+
+
+def test_a_password_variables_problem_never_quotes_it():
+    problems = pg_preflight.input_problems("db1", ["database:converge"], {"postgres_owner_passwords": "hunter2-secret"})
+    assert problems == ["host db1: postgres_owner_passwords is not a mapping of instance names to passwords (an input of "
+                        "database:converge); fix: a value as docs/reference/roles/database.md describes it"]
+
+
+def test_the_action_reads_only_the_variables_the_host_sets_and_lists_an_unreadable_one():
+    from ansible.template import trust_as_template
+
+    # As the inventory's values reach the action: templates trusted as such.
+    variables = {"inventory_hostname": "db1", "postgres_workers": trust_as_template("{{ 2 * 3 }}"),
+                 "postgres_locale": trust_as_template("{{ nowhere_defined }}"), "postgres_instance_state": "bogus",
+                 "postgres_owner_passwords": {"chat": "x"}}
+    problems = action_with(variables)._input_problems(["instance:converge", "database:converge"], variables)
+    assert len(problems) == 2, problems
+    assert problems[0] == "host db1: postgres_locale cannot be read: 'nowhere_defined' is undefined; fix: define the variables it refers to"
+    assert "postgres_instance_state" in problems[1] and "postgres_workers" not in " ".join(problems)
+    with pytest.raises(AnsibleActionFail, match="entry_points: a list"):
+        action_with(variables)._input_problems("instance:converge", variables)
