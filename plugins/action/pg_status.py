@@ -13,12 +13,12 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.darevel.postgres.plugins.filter.catalogue import connect_table, status_rows, status_table, table_msg
-from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, RUNTIME_SPEC
+from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, LAYOUT_SPEC, RUNTIME_SPEC
 from ansible_collections.darevel.postgres.plugins.plugin_utils._report import write
 
 ARGUMENT_SPEC = dict({
     "plan": {"type": "list", "elements": "dict", "required": True},
-    "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+    **LAYOUT_SPEC,
     "probe": {"type": "bool", "default": True},
     "backup_root": {"type": "path"},
     "env_dir": {"type": "path", "default": "/etc/darevel/postgres"},

@@ -11,6 +11,8 @@ from __future__ import annotations
 DOCKER_HOST_SPEC = {"docker_host": {"type": "str"}}
 # The runtime of the modules that serve both (doc fragment darevel.postgres.docker.runtime).
 RUNTIME_SPEC = {"runtime": {"type": "str", "default": "native", "choices": ["native", "docker"]}}
+# The native runtime's layout (auto: Debian's postgresql-common where it is installed, else generic).
+LAYOUT_SPEC = {"layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]}}
 # pg_preflight's `security`: read by its action plugin on the control node, never sent to the host.
 PREFLIGHT_SECURITY_OPTIONS = {
     "environment": {"type": "str", "default": "dev"},

@@ -154,6 +154,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._evidence import Auditor
+from ansible_collections.darevel.postgres.plugins.module_utils._options import LAYOUT_SPEC
 
 
 def main() -> None:
@@ -170,7 +171,7 @@ def main() -> None:
                 "extensions": {"type": "list", "elements": "str"},
                 "loopback_tls": {"type": "bool", "default": True},
             }},
-            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            **LAYOUT_SPEC,
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
             "environment": {"type": "str", "default": "dev", "choices": ["dev", "prod"]},
             "allow_any_address": {"type": "bool", "default": False},

@@ -279,6 +279,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import (
     InstanceManager, batch_argument_spec)
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+from ansible_collections.darevel.postgres.plugins.module_utils._options import LAYOUT_SPEC
 
 
 def main() -> None:
@@ -289,7 +290,7 @@ def main() -> None:
             "purge": {"type": "bool", "default": False},
             "locale": {"type": "str", "default": "C.UTF-8"},
             "data_checksums": {"type": "bool", "default": True},
-            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            **LAYOUT_SPEC,
             "data_root": {"type": "path", "default": "/var/lib/postgresql"},
             "file_modes": {"type": "bool", "default": False},
         }, {"settings": {"type": "dict"}, "hba": {"type": "list", "elements": "dict"},

@@ -180,6 +180,7 @@ from ansible_collections.darevel.postgres.plugins.module_utils._batch import run
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
+from ansible_collections.darevel.postgres.plugins.module_utils._options import LAYOUT_SPEC
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
@@ -188,7 +189,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=docker_argument_spec({
             "names": {"type": "list", "elements": "str"},
-            "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+            **LAYOUT_SPEC,
             "size": {"type": "bool", "default": True},
             "probe": {"type": "bool", "default": False},
             "databases": {"type": "dict", "default": {}},

@@ -10,7 +10,7 @@ runtime; the roles and playbooks name the state and the runtime in use, never a 
 
 from __future__ import annotations
 
-from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, RUNTIME_SPEC
+from ansible_collections.darevel.postgres.plugins.module_utils._options import DOCKER_HOST_SPEC, LAYOUT_SPEC, RUNTIME_SPEC
 
 STATES = ["stopped", "restarted", "absent"]
 
@@ -18,7 +18,7 @@ ARGUMENT_SPEC = dict({
     "instances": {"type": "list", "elements": "dict", "required": True},
     "state": {"type": "str", "required": True, "choices": STATES},
     "purge": {"type": "bool", "default": False},
-    "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+    **LAYOUT_SPEC,
     "data_root": {"type": "path"},
     "workers": {"type": "int"},
 }, **DOCKER_HOST_SPEC, **RUNTIME_SPEC)
