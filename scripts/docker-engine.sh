@@ -37,9 +37,7 @@ if ! pgrep -x dockerd >/dev/null 2>&1; then
     rm -f /var/run/docker.pid
   fi
   echo "docker-engine: starting dockerd (log: $LOG)" >&2
-  mkdir -p "$(dirname "$LOG")"
-  nohup dockerd >>"$LOG" 2>&1 </dev/null &
-  disown || true
+  scripts/daemon.sh "$LOG" dockerd
 fi
 
 for _ in $(seq "$WAIT"); do

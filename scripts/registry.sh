@@ -86,9 +86,7 @@ start() {
   fi
   write_config
   log "starting docker-registry on $ADDR (config: $CONFIG, log: $LOG)"
-  mkdir -p "$(dirname "$LOG")"
-  nohup setsid docker-registry serve "$CONFIG" >>"$LOG" 2>&1 </dev/null &
-  disown || true
+  scripts/daemon.sh "$LOG" docker-registry serve "$CONFIG"
   for _ in $(seq "$WAIT"); do
     if answers; then
       log "registry is up"

@@ -1,0 +1,39 @@
+"""scripts/daemon.sh, which starts dockerd and the test registry: the server it starts keeps none of
+its caller's descriptors beyond stdin, stdout and stderr, so a lock the caller holds
+(`flock FILE make test`) is released when the caller ends, not when the server stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from unit.conftest import REPO_ROOT
+
+DAEMON = Path(REPO_ROOT) / "scripts" / "daemon.sh"
+
+
+def test_a_server_started_under_a_lock_does_not_keep_it(tmp_path):
+    lock, log, marker = tmp_path / "lock", tmp_path / "server.log", "darevel-daemon-test-%d" % os.getpid()
+    # The "server": a shell that reports its pid and open descriptors, then waits.
+    server = "echo $$; readlink /proc/$$/fd/*; exec -a %s sleep 60" % marker
+    subprocess.run(["flock", str(lock), str(DAEMON), str(log), "bash", "-c", server], check=True, timeout=30)
+    try:
+        for _ in range(50):
+            if log.exists() and str(log) in log.read_text():
+                break
+            time.sleep(0.1)
+        lines = log.read_text().split()
+        pid, targets = int(lines[0]), lines[1:]
+        assert str(lock) not in targets, targets
+        free = subprocess.run(["flock", "-n", str(lock), "true"], timeout=10)
+        assert free.returncode == 0, "the lock is still held after its caller ended"
+        assert os.getsid(pid) == pid, "the server is not in a session of its own"
+    finally:
+        subprocess.run(["pkill", "-f", marker], check=False)
+
+
+def test_the_usage_is_refused_without_a_command(tmp_path):
+    assert subprocess.run([str(DAEMON)], capture_output=True, timeout=10).returncode != 0
