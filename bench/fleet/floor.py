@@ -5,8 +5,9 @@
 
 Two playbooks of built-in tasks over 1 and 8 bare containers (darevel-test/debian:bookworm running
 `sleep`, reached over the community.docker.docker connection as the fleet benchmark's hosts are):
-13 ansible.builtin.debug tasks (no connection) and 4 ansible.builtin.ping tasks (one module run over
-the connection each). The control node's CPU of 8 hosts minus that of 1, over 7 hosts and the
+13 ansible.builtin.debug tasks (no connection), 4 ansible.builtin.ping tasks (one module run over
+the connection each) and 4 ansible.builtin.slurp tasks of an 18 KB file (a module run whose result
+is 24 KB, the size of pg_instance's, against a ping's 0.1 KB). The control node's CPU of 8 hosts minus that of 1, over 7 hosts and the
 number of tasks, is the cost of one task on one more host: the floor under site.yml's per-host cost.
     flock /tmp/darevel-heavy.lock .venv/bin/python bench/fleet/floor.py [ROUNDS]
 """
@@ -26,6 +27,7 @@ PREFIX = "darevel-floor-"
 PLAYS = {
     "debug": ("ansible.builtin.debug: {msg: hello}", 13),
     "ping": ("ansible.builtin.ping:", 4),
+    "slurp": ("ansible.builtin.slurp: {src: /usr/share/common-licenses/GPL-2}", 4),
 }
 
 
