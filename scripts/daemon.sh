@@ -4,6 +4,10 @@
 # A caller's other descriptors must not live on in the server: `flock FILE make test` hands its
 # lock's descriptor down, and a dockerd that kept it would hold the lock until it stops.
 set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 LOG COMMAND [ARG...]" >&2
+  exit 2
+fi
 LOG=$1
 shift
 mkdir -p "$(dirname "$LOG")"

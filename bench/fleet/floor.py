@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible's own cost per task and host on the control node, without this collection (bench/fleet).
 
-Two playbooks of built-in tasks over 1 and 8 bare containers (darevel-test/debian:bookworm running
+Three playbooks of built-in tasks over 1 and 8 bare containers (darevel-test/debian:bookworm running
 `sleep`, reached over the community.docker.docker connection as the fleet benchmark's hosts are):
 13 ansible.builtin.debug tasks (no connection), 4 ansible.builtin.ping tasks (one module run over
 the connection each) and 4 ansible.builtin.slurp tasks of an 18 KB file (a module run whose result
-is 24 KB, the size of pg_instance's, against a ping's 0.1 KB). The control node's CPU of 8 hosts minus that of 1, over 7 hosts and the
-number of tasks, is the cost of one task on one more host: the floor under site.yml's per-host cost.
-    flock /tmp/darevel-heavy.lock .venv/bin/python bench/fleet/floor.py [ROUNDS]
+is 24 KB, about the size of pg_instance's, against a ping's 0.1 KB). The control node's CPU of 8
+hosts minus that of 1, over 7 hosts and the number of tasks, is the cost of one task on one more
+host: the floor under site.yml's per-host cost.
+    flock -o /tmp/darevel-heavy.lock .venv/bin/python bench/fleet/floor.py [ROUNDS]
 """
 
 from __future__ import annotations

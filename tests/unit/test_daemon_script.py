@@ -5,9 +5,12 @@ its caller's descriptors beyond stdin, stdout and stderr, so a lock the caller h
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from unit.conftest import REPO_ROOT
 
@@ -19,6 +22,7 @@ def test_a_server_started_under_a_lock_does_not_keep_it(tmp_path):
     # The "server": a shell that reports its pid and open descriptors, then waits.
     server = "echo $$; readlink /proc/$$/fd/*; exec -a %s sleep 60" % marker
     subprocess.run(["flock", str(lock), str(DAEMON), str(log), "bash", "-c", server], check=True, timeout=30)
+    pid = None
     try:
         for _attempt in range(50):
             if log.exists() and str(log) in log.read_text():
@@ -31,8 +35,14 @@ def test_a_server_started_under_a_lock_does_not_keep_it(tmp_path):
         assert free.returncode == 0, "the lock is still held after its caller ended"
         assert os.getsid(pid) == pid, "the server is not in a session of its own"
     finally:
-        subprocess.run(["pkill", "-f", marker], check=False)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        else:
+            subprocess.run(["pkill", "-f", marker], check=False)
 
 
-def test_the_usage_is_refused_without_a_command(tmp_path):
-    assert subprocess.run([str(DAEMON)], capture_output=True, check=False, timeout=10).returncode != 0
+@pytest.mark.parametrize("args", [[], ["LOG"]])
+def test_the_usage_is_refused_without_a_command(tmp_path, args):
+    args = [str(tmp_path / "server.log") if a == "LOG" else a for a in args]
+    run = subprocess.run([str(DAEMON)] + args, capture_output=True, text=True, check=False, timeout=10)
+    assert run.returncode == 2 and "usage:" in run.stderr, run
