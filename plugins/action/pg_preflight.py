@@ -12,7 +12,9 @@ the control node 17 to 31 ms per host before it does anything (docs/benchmarks.m
 With O(entry_points), the variables other roles' entry points take (say C(instance:converge)) are
 checked here too, against those entry points' argument specs: site.yml checks every input of its
 converge on every host before any change, and imports the roles with C(rolespec_validate: false),
-four validation tasks fewer per host."""
+four validation tasks fewer per host. A value is templated as it would be where those roles run:
+their defaults beneath the host's variables and, above them, the facts the preflight role sets
+from this result (OUTPUTS); one that refers to those facts is checked after the module."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.darevel.postgres.plugins.filter.security import security_plan, security_problems
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import preflight_message
 from ansible_collections.darevel.postgres.plugins.module_utils._options import PREFLIGHT_SECURITY_OPTIONS
 
 # The variables that hold passwords: read here, never a task argument.
@@ -34,12 +37,33 @@ PASSWORDS = ("postgres_owner_passwords", "postgres_app_passwords")
 ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "roles"
 _ENTRY_POINT = re.compile(r"^([a-z][a-z0-9_]*):([a-z][a-z0-9_]*)\Z")
 _OPTIONS: dict = {}
+# The facts the preflight role's last task sets from this action's result (roles/preflight/tasks/main.yml).
+OUTPUTS = ("postgres_plan", "postgres_runtime_in_use", "postgres_tuning_plan", "postgres_versions_missing",
+           "postgres_python_libraries_missing")
+
+
+def outputs(out: dict) -> dict:
+    """The preflight role's facts (OUTPUTS) as its last task sets them from the result `out`."""
+    installed = out.get("installed_versions") or []
+    missing = []
+    for version in out.get("versions_needed") or []:
+        if version not in installed and version not in missing:
+            missing.append(version)
+    return {"postgres_plan": out.get("plan", []), "postgres_runtime_in_use": out.get("runtime"),
+            "postgres_tuning_plan": out.get("tuning"), "postgres_versions_missing": missing,
+            "postgres_python_libraries_missing": out.get("python_libraries_missing", [])}
+
+
+def refers_to_outputs(exc: AnsibleError) -> bool:
+    """Whether a value could not be templated because it refers to a fact the preflight sets."""
+    text = str(exc.message)
+    return any("'%s'" % name in text for name in OUTPUTS)
 
 
 def entry_point_options(entry) -> dict:
     """The options of `role:entry_point`, one of this collection's role entry points (for example
     instance:converge), read once from the role's meta/argument_specs.yml."""
-    if entry not in _OPTIONS:
+    if not isinstance(entry, str) or entry not in _OPTIONS:
         match = _ENTRY_POINT.match(entry) if isinstance(entry, str) else None
         path = ROLES_DIR / match.group(1) / "meta" / "argument_specs.yml" if match else None
         specs = (yaml.safe_load(path.read_text()) or {}).get("argument_specs", {}) if path and path.is_file() else {}
@@ -104,26 +128,40 @@ class ActionModule(ActionBase):
                                     "(for example in the Vault file)" % (name, host or task_vars.get("inventory_hostname"))) from None
         return value if value is not None else {}
 
-    def _input_problems(self, entries, task_vars: dict) -> list:
-        """input_problems for the variables of this host that the entry points take and it sets."""
+    def _input_problems(self, entries, task_vars: dict, facts=None, names=None) -> tuple:
+        """input_problems for the variables of this host that the entry points take and it sets (or
+        those of `names`), templated over the entry points' roles' defaults, the host's variables
+        and `facts`, the preflight's (None: not known yet). Returns the problems and the names left
+        to check once the facts are known."""
         if not isinstance(entries, list):
             raise AnsibleActionFail("pg_preflight: entry_points: a list of role:entry_point, got %r" % (entries,))
-        names = set()
+        taken = set()
         for entry in entries:
-            names.update(entry_point_options(entry))
+            taken.update(entry_point_options(entry))
+        variables = {}
+        for role in dict.fromkeys(entry.split(":")[0] for entry in entries):
+            defaults = ROLES_DIR / role / "defaults" / "main.yml"
+            if defaults.is_file():
+                variables.update(self._loader.load_from_file(str(defaults), trusted_as_template=True) or {})
+        variables.update(task_vars)
+        variables.update(facts or {})
+        templar = self._templar.copy_with_new_env(available_variables=variables)
         host = task_vars.get("inventory_hostname", "localhost")
-        values, unreadable = {}, []
-        for name in sorted(names):
+        values, unreadable, later = {}, [], []
+        for name in sorted(taken if names is None else taken & set(names)):
             if name not in task_vars:
                 continue
             if name in PASSWORDS:
                 values[name] = self._passwords(name, task_vars)
                 continue
             try:
-                values[name] = self._templar.resolve_variable_expression(name)
+                values[name] = templar.resolve_variable_expression(name)
             except AnsibleError as exc:
-                unreadable.append("host %s: %s cannot be read: %s; fix: define the variables it refers to" % (host, name, exc.message))
-        return unreadable + input_problems(host, entries, values)
+                if facts is None and refers_to_outputs(exc):
+                    later.append(name)
+                else:
+                    unreadable.append("host %s: %s cannot be read: %s; fix: define the variables it refers to" % (host, name, exc.message))
+        return unreadable + input_problems(host, entries, values), later
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -142,12 +180,19 @@ class ActionModule(ActionBase):
                 security["tls_days"], env_host=security["env_host"], host_vars=security["host_vars"])
             module_args["problems"] = list(module_args.get("problems") or []) + found
         entries = module_args.pop("entry_points", None) or []
+        later = []
         if entries:
-            module_args["problems"] = list(module_args.get("problems") or []) + self._input_problems(entries, task_vars)
+            found, later = self._input_problems(entries, task_vars)
+            module_args["problems"] = list(module_args.get("problems") or []) + found
         out = self._execute_module(module_name="darevel.postgres.pg_preflight", module_args=module_args, task_vars=task_vars)
         out.pop("invocation", None)
         if security is not None and not out.get("failed"):
             out["plan"] = security_plan(out["instances"], security["environment"], out["runtime"], security["tls"],
                                         security["listen_addresses"], security["tls_certificates"], security["tls_min_protocol"])
+        if later and not out.get("failed"):
+            # The values that refer to the preflight's facts, now that they are known.
+            found, _none = self._input_problems(entries, task_vars, facts=outputs(out), names=later)
+            if found:
+                out.update(failed=True, msg=preflight_message(found), problems=found)
         result.update(out)
         return result

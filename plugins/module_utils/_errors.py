@@ -17,3 +17,9 @@ class DarevelError(Exception):
 
 class CommandError(DarevelError):
     """An external command failed."""
+
+
+def preflight_message(problems: list) -> str:
+    """pg_preflight's failure: every problem it found, one line each (the module's and, after it,
+    the action plugin's own)."""
+    return "Preflight found %d problem(s), nothing was changed:\n- %s" % (len(problems), "\n- ".join(problems))

@@ -198,9 +198,12 @@ options:
     description:
       - Entry points of this collection's roles, as C(role:entry_point) (for example
         V(instance:converge)), whose inputs the action plugin checks on the control node against
-        their argument specs - each variable the host sets, templated, the way Ansible checks a
-        role's inputs when the role starts; their problems are reported with the module's own (the
-        module itself does not receive it).
+        their argument specs - each variable the host sets, templated over those roles' defaults and
+        the facts the preflight role sets, as where those roles run; a value that refers to those
+        facts is checked after the module. Unlike Ansible's own check when a role starts, an option's
+        C(required) does not count (the preflight's facts are not set yet) and the roles' defaults
+        are not checked. Their problems are reported with the module's own (the module itself does
+        not receive the option).
       - The preflight role passes C(postgres_preflight_entry_points). site.yml lists its converge's
         four entry points there, so that a bad input on any host stops every host before any
         change, and imports those roles with C(rolespec_validate=false).
@@ -281,6 +284,7 @@ versions_needed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import preflight_message
 from ansible_collections.darevel.postgres.plugins.module_utils._options import PREFLIGHT_SECURITY_OPTIONS
 from ansible_collections.darevel.postgres.plugins.module_utils._preflight import run
 
@@ -326,8 +330,7 @@ def main() -> None:
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if result["problems"]:
-        module.fail_json(msg="Preflight found %d problem(s), nothing was changed:\n- %s" % (
-            len(result["problems"]), "\n- ".join(result["problems"])), **result)
+        module.fail_json(msg=preflight_message(result["problems"]), **result)
     module.exit_json(changed=False, **result)
 
 

@@ -143,3 +143,43 @@ def test_a_bad_converge_input_on_one_host_stops_every_host_before_any_change(sit
     assert run.data["stats"]["db2"]["failures"] == 1 and run.data["stats"]["db1"]["changed"] == 0
     assert not [t for t in tasks if "Create and start the instances" in t["task"]["name"]], run.explain()
     assert (os.stat(SETTINGS_FILE).st_mtime_ns, open(SETTINGS_FILE).read()) == before
+
+
+def test_inputs_that_refer_to_the_converge_roles_defaults_and_the_plan_converge(site, ansible, scratch):
+    """The preflight play checks the converge's inputs where the converge roles' defaults and the
+    preflight's facts are not in scope yet: values that refer to them are read as where they run.
+    And the preflight runs under --tags, so a converge of the databases alone has its plan."""
+    assert site["first"].rc == 0, site["first"].explain()
+    # The fixture's host name: the same credentials, so nothing is changed.
+    inventory = scratch / "inventory-refs"
+    (inventory / "host_vars").mkdir(parents=True, exist_ok=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"postgres": {"hosts": {
+        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    # postgres_status_probe and postgres_instance_state: other roles' defaults; postgres_runtime_in_use
+    # and postgres_plan: the preflight's facts.
+    (inventory / "host_vars" / "localhost.yml").write_text(yaml.safe_dump({
+        "postgres_workers": "{{ 3 if postgres_status_probe else 2 }}",
+        "postgres_firewall_file": "{{ postgres_env_dir }}/{{ postgres_instance_state }}.nft",
+        "postgres_layout": "{{ 'generic' if postgres_runtime_in_use == 'docker' else 'auto' }}",
+        "postgres_locale": "{{ 'C.UTF-8' if postgres_plan | length > 0 else 'C' }}"}))
+    variables = dict(site["vars"], postgres_instances=[ENTRY])
+    run = ansible.run(SITE, variables, args=["-i", str(inventory)])
+    assert run.rc == 0 and run.changed == 0, run.explain()
+    names = [t["task"]["name"] for play in run.data["plays"] for t in play["tasks"]]
+    assert any("Create and start the instances" in n for n in names), names
+    alone = ansible.run(SITE, variables, args=["-i", str(inventory), "--tags", "database"])
+    assert alone.rc == 0 and alone.changed == 0, alone.explain()
+    names = [t["task"]["name"] for play in alone.data["plays"] for t in play["tasks"]]
+    assert any("Check the catalogue, ports and disk" in n for n in names), names
+    assert any("Ensure each instance's database" in n for n in names), names
+    assert not any("Create and start the instances" in n or "Read the instances" in n for n in names), names
+    # A value that refers to the plan is still checked, once the plan is known: before any change.
+    (inventory / "host_vars" / "localhost.yml").write_text(yaml.safe_dump({
+        "postgres_layout": "{{ postgres_runtime_in_use }}-layout"}))
+    bad = ansible.run(SITE, variables, args=["-i", str(inventory)])
+    assert bad.rc != 0
+    message = " ".join(str(r.get("msg")) for r in bad.failed_results())
+    assert "Preflight found 1 problem(s)" in message and "postgres_layout" in message and "native-layout" in message, bad.explain()
+    assert "(an input of instance:converge)" in message and "fix: a value as docs/reference/roles/instance.md" in message
+    names = [t["task"]["name"] for play in bad.data["plays"] for t in play["tasks"]]
+    assert not any("Create and start the instances" in n for n in names), names

@@ -151,28 +151,62 @@ def test_the_converge_entry_point_is_main_without_the_preflight_check(role):
 
 def test_site_runs_the_converge_entry_points_after_the_preflight_which_checks_their_inputs():
     """The converge imports its roles without checking their inputs only because the preflight play
-    checks every one of those entry points' inputs, on every host before any change."""
+    checks every one of those entry points' inputs, on every host before any change, and runs under
+    --tags too (Ansible's own checks, tagged always, used to stop a run without the plan)."""
     plays = load(ROLES_DIR.parent / "playbooks" / "site.yml")
-    assert plays[0]["roles"] == [{"role": "darevel.postgres.preflight"}]
+    assert plays[0]["roles"] == [{"role": "darevel.postgres.preflight", "tags": ["always"]}]
     assert plays[0]["any_errors_fatal"] is True
     assert [t["ansible.builtin.import_role"] for t in plays[1]["tasks"]] == [
         {"name": "darevel.postgres.%s" % role, "tasks_from": "converge", "rolespec_validate": False} for role in CONVERGED]
-    assert plays[0]["vars"]["postgres_preflight_overrides"] == {"entry_points": ["%s:converge" % role for role in CONVERGED]}
+    assert plays[0]["vars"] == {"postgres_preflight_entry_points": ["%s:converge" % role for role in CONVERGED]}
+
+
+ROLE_ACTIONS = {prefix + action for prefix in ("", "ansible.builtin.", "ansible.legacy.") for action in ("import_role", "include_role")}
+
+
+def _role_uses(tasks) -> list:
+    """Every role a task list imports or includes, blocks, rescues and always sections included,
+    each as (its arguments, the task)."""
+    found = []
+    for task in tasks or []:
+        for key in ("block", "rescue", "always"):
+            found += _role_uses(task.get(key))
+        found += [(task[action], task) for action in ROLE_ACTIONS & set(task)]
+    return found
+
+
+def _runs_preflight(play: dict) -> bool:
+    roles = [r if isinstance(r, str) else r.get("role", r.get("name")) for r in play.get("roles") or []]
+    tasks = [spec.get("name") for key in ("pre_tasks", "tasks", "post_tasks") for spec, _t in _role_uses(play.get(key))]
+    return "darevel.postgres.preflight" in roles + tasks
 
 
 def test_every_import_that_skips_the_argument_check_is_checked_by_its_preflight():
-    """No playbook imports a role with rolespec_validate false unless its preflight play lists that
-    entry point (plays[0]'s postgres_preflight_overrides.entry_points)."""
+    """No playbook imports or includes a role with rolespec_validate false, in any task list, unless
+    an earlier play runs the preflight role on every host before any change (any_errors_fatal) with
+    that entry point in its postgres_preflight_entry_points."""
+    unchecked_anywhere = 0
     for path in sorted((ROLES_DIR.parent / "playbooks").glob("*.yml")):
-        plays = load(path) or []
         checked = set()
-        for play in plays:
-            checked |= set(((play.get("vars") or {}).get("postgres_preflight_overrides") or {}).get("entry_points") or [])
-            for task in play.get("tasks") or []:
-                spec = task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role") or {}
+        for play in load(path) or []:
+            uses = [u for key in ("pre_tasks", "tasks", "post_tasks", "handlers") for u in _role_uses(play.get(key))]
+            uses += [(r, r) for r in play.get("roles") or [] if isinstance(r, dict)]
+            for spec, _task in uses:
                 if spec.get("rolespec_validate") is False:
-                    entry = "%s:%s" % (spec["name"].split(".")[-1], spec.get("tasks_from", "main"))
+                    unchecked_anywhere += 1
+                    entry = "%s:%s" % (spec.get("name", spec.get("role", "")).split(".")[-1], spec.get("tasks_from", "main"))
                     assert entry in checked, "%s: %s is imported unchecked" % (path.name, entry)
+            if _runs_preflight(play) and play.get("any_errors_fatal") is True:
+                checked |= set((play.get("vars") or {}).get("postgres_preflight_entry_points") or [])
+    assert unchecked_anywhere == len(CONVERGED)
+
+
+def test_the_import_walk_finds_roles_in_every_task_list():
+    play = {"tasks": [{"block": [{"import_role": {"name": "darevel.postgres.status", "rolespec_validate": False}}],
+                       "always": [{"ansible.legacy.include_role": {"name": "x"}}]}]}
+    assert [spec["name"] for spec, _t in _role_uses(play["tasks"])] == ["darevel.postgres.status", "x"]
+    assert _runs_preflight({"pre_tasks": [{"ansible.builtin.import_role": {"name": "darevel.postgres.preflight"}}]})
+    assert not _runs_preflight(play)
 
 
 def _repeated_keys(node, where: str) -> list:

@@ -53,7 +53,8 @@ def action_with(variables: dict):
     from ansible.template import Templar
 
     action = object.__new__(pg_preflight.ActionModule)
-    action._templar = Templar(loader=DataLoader(), variables=variables)
+    action._loader = DataLoader()
+    action._templar = Templar(loader=action._loader, variables=variables)
     return action
 
 
@@ -70,7 +71,8 @@ def test_passwords_are_read_from_this_hosts_and_other_play_hosts_variables():
     assert action_with(unset)._passwords("postgres_owner_passwords", unset) == {}
 
 
-@pytest.mark.parametrize("entry", ["instance", "instance:nope", "instance:converge\n", "../instance:converge", "nosuchrole:main", "Instance:converge", 5, None])
+@pytest.mark.parametrize("entry", ["instance", "instance:nope", "instance:converge\n", "../instance:converge", "nosuchrole:main",
+                                   "Instance:converge", 5, None, ["instance", "converge"], {"instance": "converge"}])
 def test_an_entry_point_that_is_not_one_of_the_collections_is_refused(entry):
     with pytest.raises(AnsibleActionFail, match=r"pg_preflight: entry_points: .* is not an entry point of a darevel.postgres role; fix: role:entry_point"):
         pg_preflight.entry_point_options(entry)
@@ -114,9 +116,46 @@ def test_the_action_reads_only_the_variables_the_host_sets_and_lists_an_unreadab
     variables = {"inventory_hostname": "db1", "postgres_workers": trust_as_template("{{ 2 * 3 }}"),
                  "postgres_locale": trust_as_template("{{ nowhere_defined }}"), "postgres_instance_state": "bogus",
                  "postgres_owner_passwords": {"chat": "x"}}
-    problems = action_with(variables)._input_problems(["instance:converge", "database:converge"], variables)
-    assert len(problems) == 2, problems
+    problems, later = action_with(variables)._input_problems(["instance:converge", "database:converge"], variables)
+    assert len(problems) == 2 and later == [], problems
     assert problems[0] == "host db1: postgres_locale cannot be read: 'nowhere_defined' is undefined; fix: define the variables it refers to"
     assert "postgres_instance_state" in problems[1] and "postgres_workers" not in " ".join(problems)
     with pytest.raises(AnsibleActionFail, match="entry_points: a list"):
         action_with(variables)._input_problems("instance:converge", variables)
+
+
+def test_a_value_is_templated_over_the_converge_roles_defaults_as_where_they_run():
+    """A host variable that refers to another role's default (not in scope in the preflight's play)
+    is read over the defaults of the listed entry points' roles (those of the converge's play), as
+    Ansible's own check in that play read it."""
+    from ansible.template import trust_as_template
+
+    variables = {"inventory_hostname": "db1", "postgres_firewall_file": trust_as_template("{{ postgres_env_dir }}/fw.nft"),
+                 "postgres_workers": trust_as_template("{{ postgres_layout | length }}")}
+    assert action_with(variables)._input_problems(["security:converge", "database:converge", "instance:converge"], variables) == ([], [])
+    bad = dict(variables, postgres_workers=trust_as_template("{{ postgres_layout }}"))
+    problems, later = action_with(bad)._input_problems(["instance:converge"], bad)
+    assert later == [] and len(problems) == 1 and "postgres_workers" in problems[0] and "auto" in problems[0], problems
+
+
+def test_a_value_that_refers_to_the_preflights_facts_is_checked_once_they_are_known():
+    from ansible.template import trust_as_template
+
+    variables = {"inventory_hostname": "db1", "postgres_locale": "C.UTF-8",
+                 "postgres_layout": trust_as_template("{{ 'generic' if postgres_runtime_in_use == 'docker' else 'auto' }}")}
+    action = action_with(variables)
+    assert action._input_problems(["instance:converge"], variables) == ([], ["postgres_layout"])
+    facts = pg_preflight.outputs({"plan": [], "runtime": "docker", "tuning": {}, "versions_needed": [15, 17, 15],
+                                  "installed_versions": [17], "python_libraries_missing": []})
+    assert facts["postgres_versions_missing"] == [15]
+    assert action._input_problems(["instance:converge"], variables, facts=facts, names=["postgres_layout"]) == ([], [])
+    broken = dict(variables, postgres_layout=trust_as_template("{{ postgres_runtime_in_use }}"))
+    problems, later = action_with(broken)._input_problems(["instance:converge"], broken, facts=facts, names=["postgres_layout"])
+    assert later == [] and len(problems) == 1 and "postgres_layout" in problems[0] and "docker" in problems[0], problems
+
+
+def test_the_facts_the_action_templates_with_are_those_the_preflight_role_sets():
+    tasks = yaml.safe_load((ROOT / "roles" / "preflight" / "tasks" / "main.yml").read_text())
+    facts = next(t for t in tasks if "ansible.builtin.set_fact" in t)["ansible.builtin.set_fact"]
+    assert tuple(facts) == pg_preflight.OUTPUTS
+    assert tuple(pg_preflight.outputs({})) == pg_preflight.OUTPUTS
