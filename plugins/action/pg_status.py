@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, Darevel platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The status role in one task: the planned instances read live on the host (one run of
-darevel.postgres.pg_instance_info), their rows, reports/<host>/status.json written on the control
+darevel.postgres.pg_instance_info, or none with O(read): the read pg_database's run made after its
+work, as site.yml passes it), their rows, reports/<host>/status.json written on the control
 node and the two tables as a message for ansible.builtin.debug: with that debug, the role runs two
 tasks instead of five, and a task costs the control node 17 to 31 ms per host before it does
 anything (docs/benchmarks.md)."""
@@ -23,6 +24,7 @@ ARGUMENT_SPEC = dict({
     "backup_root": {"type": "path"},
     "env_dir": {"type": "path", "default": "/etc/darevel/postgres"},
     "report": {"type": "path"},
+    "read": {"type": "dict"},
 }, **DOCKER_HOST_SPEC, **RUNTIME_SPEC)
 
 
@@ -39,6 +41,18 @@ def info_args(args: dict) -> dict:
 
 
 PLAN_KEYS = ("name", "port", "database", "owner", "version")
+
+
+def given_read(read: dict) -> dict:
+    """O(read), the read another module made of the planned instances (pg_database's RV(status)):
+    its instances, or a failure naming what went wrong."""
+    instances = read.get("instances")
+    if not isinstance(instances, list):
+        return {"failed": True, "msg": "pg_status: read: no instances in %s; fix: pass pg_database's status result "
+                                       "(its status option), or leave read out" % sorted(read)}
+    if read.get("msg"):
+        return {"failed": True, "msg": read["msg"], "instances": instances}
+    return {"instances": instances}
 
 
 def plan_problems(plan: list) -> list:
@@ -67,7 +81,13 @@ class ActionModule(ActionBase):
         if problems:
             raise AnsibleActionFail("pg_status: " + "; ".join(problems))
         info = {"instances": []}
-        if args["plan"]:
+        read = args.get("read")
+        if read is not None:
+            info = given_read(read)
+            if info.get("failed"):
+                result.update(info)
+                return result
+        elif args["plan"]:
             info = self._execute_module(module_name="darevel.postgres.pg_instance_info", module_args=info_args(args),
                                         task_vars=task_vars)
             if info.get("failed"):

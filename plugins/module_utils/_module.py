@@ -28,6 +28,8 @@ def exit_batch(module, outcome: dict) -> None:
         payload = {"changed": changed, "instances": results, "diff": diff}
     if "host" in outcome:
         payload["host_changes"] = [change["path"] for change in host]
+    if "status" in outcome:
+        payload["status"] = outcome["status"]
     if errors:
         module.fail_json(msg="; ".join(errors), **payload)
     module.exit_json(**payload)

@@ -161,6 +161,27 @@ options:
     description: Directory holding the instances' Unix sockets.
     type: path
     default: /var/run/postgresql
+  status:
+    description:
+      - After its work, read the instances given live, as M(darevel.postgres.pg_instance_info) reads
+        them (with O(instances[].database) as each one's database, and the size of each data
+        directory when not probed), and return the read as RV(status). site.yml's status report
+        (M(darevel.postgres.pg_status) with its C(read) option) then needs no module run of its own.
+      - Nothing is read when the module fails, or in a check run on a host without psycopg2.
+    type: dict
+    suboptions:
+      layout:
+        description: The native runtime's layout, as M(darevel.postgres.pg_instance_info)'s O(darevel.postgres.pg_instance_info#module:layout).
+        type: str
+        choices: [auto, debian, generic]
+        default: auto
+      probe:
+        description: Connect to each instance, as M(darevel.postgres.pg_instance_info)'s O(darevel.postgres.pg_instance_info#module:probe).
+        type: bool
+        default: true
+      backup_root:
+        description: Each instance's last backup from here, as M(darevel.postgres.pg_instance_info)'s O(darevel.postgres.pg_instance_info#module:backup_root).
+        type: path
 notes:
   - The diff has one entry for the roles and the database and one for the env file, a unified diff
     under its path with its passwords masked (a changed one is marked changed after the mask).
@@ -181,6 +202,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+status:
+  description:
+    - The read that O(status) asks for - C(instances), as M(darevel.postgres.pg_instance_info)
+      returns them, and C(msg), the problems met reading, when there were any.
+  returned: when O(status) is given and the module did its work
+  type: dict
+  sample:
+    instances:
+      - {name: chat, port: 5434, status: online, accepts_connections: true}
 host_changes:
   description: The configuration directories whose mode or owner was set back (see O(file_modes)).
   returned: always
@@ -220,8 +250,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.darevel.postgres.plugins.module_utils._database import DatabaseManager
 from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
+from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
+from ansible_collections.darevel.postgres.plugins.module_utils._ops.status import read
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import HAS_PSYCOPG2
 
 PER_INSTANCE = {
@@ -242,7 +274,8 @@ PER_INSTANCE = {
 
 def main() -> None:
     spec = batch_argument_spec(docker_argument_spec({"socket_dir": {"type": "path", "default": "/var/run/postgresql"},
-                                                     "file_modes": {"type": "bool", "default": True}}),
+                                                     "file_modes": {"type": "bool", "default": True},
+                                                     "status": {"type": "dict", "options": STATUS_OPTIONS}}),
                                PER_INSTANCE)
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=[("name", "instances")],
                            required_one_of=[("name", "instances")], supports_check_mode=True)
@@ -257,7 +290,32 @@ def main() -> None:
                              msg="not checked: psycopg2 is missing; fix: install python3-psycopg2")
         module.fail_json(msg=missing_required_lib("psycopg2") + "; fix: install python3-psycopg2 "
                          "(playbooks/site.yml installs it)")
-    exit_batch(module, DatabaseManager(module).run())
+    outcome = DatabaseManager(module).run()
+    if module.params["status"] and not outcome["errors"]:
+        outcome["status"] = status_read(module, items)
+    exit_batch(module, outcome)
+
+
+STATUS_OPTIONS = {
+    "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
+    "probe": {"type": "bool", "default": True},
+    "backup_root": {"type": "path"},
+}
+
+
+def status_read(module, items: list) -> dict:
+    """O(status): the instances `items` read live after the module's work, with the problems met."""
+    status = module.params["status"]
+    params = {"names": [i["name"] for i in items], "databases": {i["name"]: i.get("database") for i in items},
+              "runtime": "docker" if any(i.get("container") for i in items) else "native",
+              "docker_host": module.params.get("docker_host"), "layout": status["layout"], "probe": status["probe"],
+              "size": not status["probe"], "log_lines": 0, "backup_root": status.get("backup_root"),
+              "workers": module.params.get("workers")}
+    try:
+        instances, errors = read(module, params)
+    except DarevelError as exc:
+        return {"instances": [], "msg": exc.msg}
+    return dict({"instances": instances}, **({"msg": "; ".join(errors)} if errors else {}))
 
 
 if __name__ == "__main__":

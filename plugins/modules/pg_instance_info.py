@@ -171,114 +171,26 @@ instances:
       type: dict
 """
 
-import functools
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.darevel.postgres.plugins.module_utils import _manifest, _status
-from ansible_collections.darevel.postgres.plugins.module_utils._batch import run_all
-from ansible_collections.darevel.postgres.plugins.module_utils._engine import HAS_DOCKER, docker_argument_spec
+from ansible_collections.darevel.postgres.plugins.module_utils._engine import docker_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
-from ansible_collections.darevel.postgres.plugins.module_utils._instance import InstanceManager, data_size
+from ansible_collections.darevel.postgres.plugins.module_utils._ops.status import READ_SPEC, read
 from ansible_collections.darevel.postgres.plugins.module_utils._options import LAYOUT_SPEC
-from ansible_collections.darevel.postgres.plugins.module_utils._preflight import is_own
-from ansible_collections.darevel.postgres.plugins.module_utils._runtime import select_runtime
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=docker_argument_spec({
-            "names": {"type": "list", "elements": "str"},
-            **LAYOUT_SPEC,
-            "size": {"type": "bool", "default": True},
-            "probe": {"type": "bool", "default": False},
-            "databases": {"type": "dict", "default": {}},
-            "log_lines": {"type": "int", "default": 0},
-            "backup_root": {"type": "path"},
-            "workers": {"type": "int", "default": 6},
-        }, runtime=True),
+        argument_spec=docker_argument_spec(dict(READ_SPEC, **LAYOUT_SPEC, workers={"type": "int", "default": 6}), runtime=True),
         supports_check_mode=True,
     )
-    if module.params["runtime"] == "docker":
-        module.exit_json(changed=False, instances=docker_instances(module))
-    manager = InstanceManager(module)
     try:
-        found = manager.clusters()
+        instances, errors = read(module, module.params)
     except DarevelError as exc:
         module.fail_json(msg=exc.msg)
-    names = module.params["names"]
-    items = [dict(facts, unit=manager.cluster(version, name).unit, runtime="native")
-             for (version, name), facts in sorted(found.items()) if names is None or name in names]
-    instances, errors = run_all(items, lambda facts: native_job(module, facts), module.params["workers"])
     if errors:
         module.fail_json(msg="; ".join(errors), instances=instances)
     module.exit_json(changed=False, instances=instances)
-
-
-def native_job(module, facts: dict) -> dict:
-    """Everything asked about one native instance; instances are read concurrently."""
-    params = module.params
-    out = dict(facts, size_bytes=data_size(facts["data_dir"]) if params["size"] else None)
-    if params["probe"]:
-        rt = select_runtime("native", {"name": facts["name"], "port": facts["port"], "version": facts["version"]})
-        out.update(_status.probe(rt, facts, params["databases"].get(facts["name"]),
-                                 own=functools.partial(own_holders, facts)))
-    if params["log_lines"] > 0:
-        out["log"] = _status.tail(facts.get("log_file"), params["log_lines"])
-    if params["backup_root"]:
-        out["last_backup"] = _manifest.last_backup(params["backup_root"], facts["name"])
-    return out
-
-
-def own_holders(facts: dict, holders: list) -> bool:
-    return is_own(holders, facts)
-
-
-def docker_instances(module) -> list:
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"))
-    # Imported here: the Docker SDK it loads is not needed on the native runtime.
-    from ansible_collections.darevel.postgres.plugins.module_utils._docker import client, instances_info, published_ports
-    params = module.params
-    try:
-        engine = client(params["docker_host"])
-        found = instances_info(engine)
-        published = None
-        if params["probe"]:
-            published = published_ports(engine)
-    except DarevelError as exc:
-        module.fail_json(msg=exc.msg)
-    names = params["names"]
-    items = [dict(facts, size_bytes=None, unit=None, runtime="docker") for key, facts in sorted(found.items())
-             if names is None or facts["name"] in names]
-
-    def job(facts: dict) -> dict:
-        out = dict(facts)
-        if params["backup_root"]:
-            out["last_backup"] = _manifest.last_backup(params["backup_root"], facts["name"])
-        if not params["probe"] and not params["log_lines"]:
-            return out
-        from docker.errors import DockerException
-        from ansible_collections.darevel.postgres.plugins.module_utils._runtime.docker import DockerRuntime
-        try:
-            container = engine.containers.get(facts["container"])
-            if params["probe"]:
-                # The container just read from the engine, as a runtime: no second client, and a
-                # stopped one is still told about (what holds its port).
-                rt = DockerRuntime("instance '%s'" % facts["name"], container)
-                out.update(_status.probe(rt, facts, params["databases"].get(facts["name"]), published))
-            if params["log_lines"] > 0:
-                text = container.logs(tail=params["log_lines"]).decode("utf-8", "replace")
-                out["log"] = _status.tail_text(text, params["log_lines"])
-        except DockerException as exc:
-            raise DarevelError("instance '%s': container %s: %s; fix: check it with `docker inspect %s`" % (
-                facts["name"], facts["container"], exc, facts["container"]))
-        return out
-
-    instances, errors = run_all(items, job, params["workers"])
-    if errors:
-        module.fail_json(msg="; ".join(errors), instances=instances)
-    return instances
 
 
 if __name__ == "__main__":

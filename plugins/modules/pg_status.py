@@ -12,7 +12,8 @@ short_description: The planned instances' live status, as rows, a report and two
 version_added: 0.1.0
 description:
   - The status role's work in one task. Reads the planned instances live on the host with one run
-    of M(darevel.postgres.pg_instance_info) (all of them concurrently), makes one row per planned
+    of M(darevel.postgres.pg_instance_info) (all of them concurrently), or takes the read another
+    module of the run made (O(read), site.yml's), makes one row per planned
     instance (what runs, where, how it is doing and how to connect), writes them to O(report) on
     the control node, and returns the status table and who connects where as RV(msg), for
     M(ansible.builtin.debug) to show.
@@ -57,6 +58,13 @@ options:
   report:
     description: JSON file written on the control node (host, runtime and the rows); none when omitted.
     type: path
+  read:
+    description:
+      - The instances as another module of this run read them, live after its work - the RV(darevel.postgres.pg_database#module:status)
+        result of M(darevel.postgres.pg_database) with its O(darevel.postgres.pg_database#module:status) option. The rows
+        are made from it and no module runs (site.yml's status report); its problems fail the task.
+      - Omitted, M(darevel.postgres.pg_instance_info) reads them (O(probe), O(layout), O(backup_root)).
+    type: dict
 """
 
 EXAMPLES = r"""

@@ -159,6 +159,9 @@ def test_site_runs_the_converge_entry_points_after_the_preflight_which_checks_th
     assert [t["ansible.builtin.import_role"] for t in plays[1]["tasks"]] == [
         {"name": "darevel.postgres.%s" % role, "tasks_from": "converge", "rolespec_validate": False} for role in CONVERGED]
     assert plays[0]["vars"] == {"postgres_preflight_entry_points": ["%s:converge" % role for role in CONVERGED]}
+    # The status report's read is made by pg_database's run (its status option), after its work.
+    assert plays[1]["vars"]["postgres_status_read"] == "{{ postgres_database_result.status | default(none) }}"
+    assert set(plays[1]["vars"]["postgres_database_status"]) == {"layout", "probe", "backup_root"}
 
 
 ROLE_ACTIONS = {prefix + action for prefix in ("", "ansible.builtin.", "ansible.legacy.") for action in ("import_role", "include_role")}

@@ -80,3 +80,12 @@ def test_a_bad_mode_is_refused_before_anything_is_written(tmp_path, mode):
     with pytest.raises(AnsibleActionFail, match=r"pg_report: mode '%s' is not an octal file mode; fix: give one such as 0644" % mode):
         _report.write("pg_report", str(tmp_path / "r" / "x.json"), {}, mode=mode)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_given_read_is_used_as_it_is_and_its_problems_fail():
+    read = {"instances": [{"name": "chat", "status": "online"}]}
+    assert pg_status.given_read(read) == read
+    assert pg_status.given_read({"instances": [], "msg": "instance 'chat': refused"}) == {
+        "failed": True, "msg": "instance 'chat': refused", "instances": []}
+    bad = pg_status.given_read({"changed": False, "instances": "chat"})
+    assert bad["failed"] is True and bad["msg"].startswith("pg_status: read: no instances in ['changed', 'instances']; fix:")
