@@ -31,7 +31,7 @@ os_packages() {
 venv() {
   local stamp="$VENV/.requirements.sha256"
   local want
-  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  want=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -42,7 +42,7 @@ venv() {
       "$PYTHON" -m venv "$VENV"
     fi
   fi
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
   echo "$want" >"$stamp"
 }
 
