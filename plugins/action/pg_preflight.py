@@ -12,9 +12,9 @@ the control node 17 to 31 ms per host before it does anything (docs/benchmarks.m
 With O(entry_points), the variables other roles' entry points take (say C(instance:converge)) are
 checked here too, against those entry points' argument specs: site.yml checks every input of its
 converge on every host before any change, and imports the roles with C(rolespec_validate: false),
-four validation tasks fewer per host. A value is templated as it would be where those roles run:
-their defaults beneath the host's variables and, above them, the facts the preflight role sets
-from this result (OUTPUTS); one that refers to those facts is checked after the module."""
+four validation tasks fewer per host. They are checked after the module, which only reads, each
+value templated as where those roles run: over their defaults, the host's variables and, above
+them, the facts the preflight role sets from this result (OUTPUTS)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ from ansible_collections.darevel.postgres.plugins.module_utils._options import P
 # The variables that hold passwords: read here, never a task argument.
 PASSWORDS = ("postgres_owner_passwords", "postgres_app_passwords")
 
-# This collection's roles, beside plugins/ whether it runs from a checkout or is installed.
-ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "roles"
+# This collection's roles, beside plugins/ whether it runs from a checkout or is installed. The path
+# as Ansible found the collection (not resolved): the roles' defaults it parsed when it loaded the
+# playbook are then in its loader's cache.
+ROLES_DIR = pathlib.Path(__file__).parents[2] / "roles"
 _ENTRY_POINT = re.compile(r"^([a-z][a-z0-9_]*):([a-z][a-z0-9_]*)\Z")
 _OPTIONS: dict = {}
 # The facts the preflight role's last task sets from this action's result (roles/preflight/tasks/main.yml).
@@ -43,21 +45,22 @@ OUTPUTS = ("postgres_plan", "postgres_runtime_in_use", "postgres_tuning_plan", "
 
 
 def outputs(out: dict) -> dict:
-    """The preflight role's facts (OUTPUTS) as its last task sets them from the result `out`."""
-    installed = out.get("installed_versions") or []
-    missing = []
-    for version in out.get("versions_needed") or []:
-        if version not in installed and version not in missing:
-            missing.append(version)
-    return {"postgres_plan": out.get("plan", []), "postgres_runtime_in_use": out.get("runtime"),
-            "postgres_tuning_plan": out.get("tuning"), "postgres_versions_missing": missing,
-            "postgres_python_libraries_missing": out.get("python_libraries_missing", [])}
-
-
-def refers_to_outputs(exc: AnsibleError) -> bool:
-    """Whether a value could not be templated because it refers to a fact the preflight sets."""
-    text = str(exc.message)
-    return any("'%s'" % name in text for name in OUTPUTS)
+    """The preflight role's facts (OUTPUTS) as its last task sets them from the result `out`; after
+    a failure, those `out` has the values of."""
+    facts = {}
+    if "plan" in out:
+        facts["postgres_plan"] = out["plan"]
+    if "runtime" in out:
+        facts["postgres_runtime_in_use"] = out["runtime"]
+    if "tuning" in out:
+        facts["postgres_tuning_plan"] = out["tuning"]
+    if "versions_needed" in out:
+        installed = out.get("installed_versions") or []
+        facts["postgres_versions_missing"] = [v for n, v in enumerate(out["versions_needed"])
+                                              if v not in installed and v not in out["versions_needed"][:n]]
+    if "python_libraries_missing" in out:
+        facts["postgres_python_libraries_missing"] = out["python_libraries_missing"]
+    return facts
 
 
 def entry_point_options(entry) -> dict:
@@ -72,6 +75,15 @@ def entry_point_options(entry) -> dict:
                                     "role:entry_point, for example instance:converge" % (entry,))
         _OPTIONS[entry] = specs[match.group(2)].get("options") or {}
     return _OPTIONS[entry]
+
+
+def checked_entries(given) -> list:
+    """O(entry_points), refused before the module runs unless each one is an entry point of ours."""
+    if not isinstance(given, list):
+        raise AnsibleActionFail("pg_preflight: entry_points: a list of role:entry_point, got %r" % (given,))
+    for entry in given:
+        entry_point_options(entry)
+    return given
 
 
 def input_problems(host: str, entries: list, values: dict) -> list:
@@ -128,13 +140,11 @@ class ActionModule(ActionBase):
                                     "(for example in the Vault file)" % (name, host or task_vars.get("inventory_hostname"))) from None
         return value if value is not None else {}
 
-    def _input_problems(self, entries, task_vars: dict, facts=None, names=None) -> tuple:
-        """input_problems for the variables of this host that the entry points take and it sets (or
-        those of `names`), templated over the entry points' roles' defaults, the host's variables
-        and `facts`, the preflight's (None: not known yet). Returns the problems and the names left
-        to check once the facts are known."""
-        if not isinstance(entries, list):
-            raise AnsibleActionFail("pg_preflight: entry_points: a list of role:entry_point, got %r" % (entries,))
+    def _input_problems(self, entries, task_vars: dict, facts: dict, complete: bool = True) -> list:
+        """input_problems for the variables of this host that the entry points take and it sets,
+        templated over the entry points' roles' defaults, the host's variables and `facts`, the
+        preflight's. Not `complete` (the module found problems, so some facts are unknown): a value
+        that cannot be templated is named as not checked, rather than as wrong."""
         taken = set()
         for entry in entries:
             taken.update(entry_point_options(entry))
@@ -142,13 +152,14 @@ class ActionModule(ActionBase):
         for role in dict.fromkeys(entry.split(":")[0] for entry in entries):
             defaults = ROLES_DIR / role / "defaults" / "main.yml"
             if defaults.is_file():
-                variables.update(self._loader.load_from_file(str(defaults), trusted_as_template=True) or {})
+                # Read only: the cached data as it is, not a copy.
+                variables.update(self._loader.load_from_file(str(defaults), unsafe=True, trusted_as_template=True) or {})
         variables.update(task_vars)
-        variables.update(facts or {})
+        variables.update(facts)
         templar = self._templar.copy_with_new_env(available_variables=variables)
         host = task_vars.get("inventory_hostname", "localhost")
-        values, unreadable, later = {}, [], []
-        for name in sorted(taken if names is None else taken & set(names)):
+        values, unreadable = {}, []
+        for name in sorted(taken):
             if name not in task_vars:
                 continue
             if name in PASSWORDS:
@@ -157,11 +168,12 @@ class ActionModule(ActionBase):
             try:
                 values[name] = templar.resolve_variable_expression(name)
             except AnsibleError as exc:
-                if facts is None and refers_to_outputs(exc):
-                    later.append(name)
-                else:
+                if complete:
                     unreadable.append("host %s: %s cannot be read: %s; fix: define the variables it refers to" % (host, name, exc.message))
-        return unreadable + input_problems(host, entries, values), later
+                else:
+                    unreadable.append("host %s: %s was not checked: %s (the preflight's own facts are not known while the "
+                                      "problems above stand); fix: those problems first" % (host, name, exc.message))
+        return unreadable + input_problems(host, entries, values)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -179,20 +191,19 @@ class ActionModule(ActionBase):
                 [self._passwords(PASSWORDS[0], task_vars, h) for h in fleet], [self._passwords(PASSWORDS[1], task_vars, h) for h in fleet],
                 security["tls_days"], env_host=security["env_host"], host_vars=security["host_vars"])
             module_args["problems"] = list(module_args.get("problems") or []) + found
-        entries = module_args.pop("entry_points", None) or []
-        later = []
-        if entries:
-            found, later = self._input_problems(entries, task_vars)
-            module_args["problems"] = list(module_args.get("problems") or []) + found
+        entries = checked_entries(module_args.pop("entry_points", None) or [])
         out = self._execute_module(module_name="darevel.postgres.pg_preflight", module_args=module_args, task_vars=task_vars)
         out.pop("invocation", None)
         if security is not None and not out.get("failed"):
             out["plan"] = security_plan(out["instances"], security["environment"], out["runtime"], security["tls"],
                                         security["listen_addresses"], security["tls_certificates"], security["tls_min_protocol"])
-        if later and not out.get("failed"):
-            # The values that refer to the preflight's facts, now that they are known.
-            found, _none = self._input_problems(entries, task_vars, facts=outputs(out), names=later)
-            if found:
-                out.update(failed=True, msg=preflight_message(found), problems=found)
+        if entries:
+            # After the module, which only reads: the values are templated with the facts it gives.
+            found = self._input_problems(entries, task_vars, outputs(out), complete=not out.get("failed"))
+            if found and isinstance(out.get("problems"), list):
+                problems = out["problems"] + found
+                out.update(failed=True, msg=preflight_message(problems), problems=problems)
+            elif found:
+                out.update(failed=True, msg="; ".join(([str(out["msg"])] if out.get("msg") else []) + found), problems=found)
         result.update(out)
         return result

@@ -82,6 +82,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("pg_status: " + "; ".join(problems))
         info = {"instances": []}
         read = args.get("read")
+        source = "given" if read is not None else "pg_instance_info" if args["plan"] else "none"
         if read is not None:
             info = given_read(read)
             if info.get("failed"):
@@ -95,7 +96,7 @@ class ActionModule(ActionBase):
                 result.update(info)
                 return result
         rows = status_rows(args["plan"], info["instances"], args["env_dir"], args["runtime"])
-        result.update(changed=False, instances=rows, msg=message(rows))
+        result.update(changed=False, instances=rows, msg=message(rows), read=source)
         for key in ("warnings", "deprecations"):
             if info.get(key):
                 result[key] = info[key]

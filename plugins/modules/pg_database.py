@@ -170,6 +170,12 @@ options:
       - Nothing is read when the module fails, or in a check run on a host without psycopg2.
     type: dict
     suboptions:
+      runtime:
+        description:
+          - The instances' runtime, as M(darevel.postgres.pg_instance_info)'s O(darevel.postgres.pg_instance_info#module:runtime);
+            when omitted, V(docker) if an instance has a O(instances[].container), else V(native).
+        type: str
+        choices: [native, docker]
       layout:
         description: The native runtime's layout, as M(darevel.postgres.pg_instance_info)'s O(darevel.postgres.pg_instance_info#module:layout).
         type: str
@@ -210,7 +216,7 @@ status:
   type: dict
   sample:
     instances:
-      - {name: chat, port: 5434, status: online, accepts_connections: true}
+      - {name: chat, port: 5434, status: started, accepting: true}
 host_changes:
   description: The configuration directories whose mode or owner was set back (see O(file_modes)).
   returned: always
@@ -297,6 +303,7 @@ def main() -> None:
 
 
 STATUS_OPTIONS = {
+    "runtime": {"type": "str", "choices": ["native", "docker"]},
     "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
     "probe": {"type": "bool", "default": True},
     "backup_root": {"type": "path"},
@@ -304,17 +311,25 @@ STATUS_OPTIONS = {
 
 
 def status_read(module, items: list) -> dict:
-    """O(status): the instances `items` read live after the module's work, with the problems met."""
+    """O(status): the instances `items` read live after the module's work, with the problems met. A
+    read that fails is told in the read's `msg`, never as the module's failure: its work is done."""
+    items = [i for i in items if i.get("name")]
+    if not items:
+        return {"instances": []}
     status = module.params["status"]
+    runtime = status.get("runtime") or ("docker" if any(i.get("container") for i in items) else "native")
     params = {"names": [i["name"] for i in items], "databases": {i["name"]: i.get("database") for i in items},
-              "runtime": "docker" if any(i.get("container") for i in items) else "native",
-              "docker_host": module.params.get("docker_host"), "layout": status["layout"], "probe": status["probe"],
-              "size": not status["probe"], "log_lines": 0, "backup_root": status.get("backup_root"),
-              "workers": module.params.get("workers")}
+              "runtime": runtime, "docker_host": module.params.get("docker_host"), "layout": status["layout"],
+              "probe": status["probe"], "size": not status["probe"], "log_lines": 0,
+              "backup_root": status.get("backup_root"), "workers": module.params.get("workers")}
     try:
         instances, errors = read(module, params)
     except DarevelError as exc:
         return {"instances": [], "msg": exc.msg}
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # The Docker SDK's or requests' own errors, say: the read fails, the work stands.
+        text = "the instances could not be read after the databases' work: %s: %s; fix: read them with playbooks/status.yml"
+        return {"instances": [], "msg": text % (type(exc).__name__, exc)}
     return dict({"instances": instances}, **({"msg": "; ".join(errors)} if errors else {}))
 
 

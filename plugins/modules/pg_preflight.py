@@ -198,9 +198,9 @@ options:
     description:
       - Entry points of this collection's roles, as C(role:entry_point) (for example
         V(instance:converge)), whose inputs the action plugin checks on the control node against
-        their argument specs - each variable the host sets, templated over those roles' defaults and
-        the facts the preflight role sets, as where those roles run; a value that refers to those
-        facts is checked after the module. Unlike Ansible's own check when a role starts, an option's
+        their argument specs, after the module (which only reads) - each variable the host sets,
+        templated over those roles' defaults and the facts the preflight role sets from this
+        result, as where those roles run. Unlike Ansible's own check when a role starts, an option's
         C(required) does not count (the preflight's facts are not set yet) and the roles' defaults
         are not checked. Their problems are reported with the module's own (the module itself does
         not receive the option).

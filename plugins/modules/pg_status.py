@@ -81,6 +81,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+read:
+  description: Where the rows come from - V(given) (O(read)), V(pg_instance_info) (its run) or V(none) (an empty plan).
+  returned: success
+  type: str
+  sample: given
 instances:
   description:
     - One row per planned instance, with the fields C(reports/<host>/status.json) holds per instance

@@ -183,3 +183,13 @@ def test_inputs_that_refer_to_the_converge_roles_defaults_and_the_plan_converge(
     assert "(an input of instance:converge)" in message and "fix: a value as docs/reference/roles/instance.md" in message
     names = [t["task"]["name"] for play in bad.data["plays"] for t in play["tasks"]]
     assert not any("Create and start the instances" in n for n in names), names
+    # With a problem of the catalogue too, there is no plan: the value is named as not checked, with
+    # the catalogue's problem and a bad value that needs no plan, all at once.
+    (inventory / "host_vars" / "localhost.yml").write_text(yaml.safe_dump({
+        "postgres_layout": "{{ postgres_plan | length }}", "postgres_status_probe": "perhaps"}))
+    both = ansible.run(SITE, dict(variables, postgres_instances=[dict(ENTRY, port=70000)]), args=["-i", str(inventory)])
+    assert both.rc != 0
+    message = " ".join(str(r.get("msg")) for r in both.failed_results())
+    assert "Preflight found 3 problem(s)" in message and "70000" in message, both.explain()
+    assert "host localhost: postgres_layout was not checked: 'postgres_plan' is undefined" in message
+    assert "host localhost: argument 'postgres_status_probe'" in message and "(an input of status:converge)" in message

@@ -131,6 +131,14 @@ def test_report_lists_the_six_started(converged, scratch):
         assert row["state"] == "started", row
         assert row["port"] == entry["port"] and row["database"] == entry["database"]
         assert row["env_file"] == str(scratch / "env" / ("%s.env" % entry["name"]))
+    # The rows come from the read pg_database's run made after its work: no module run of their own.
+    first = converged["first"]
+    assert first.task("Read the instances on the host")["read"] == "given", first.explain()
+    read = first.task("Ensure each instance's database")["status"]
+    assert sorted(i["name"] for i in read["instances"]) == sorted(NAMES) and "msg" not in read
+    # A check run on a fresh host: the same read (nothing to read yet, every row absent).
+    check = converged["check_fresh"]
+    assert check.task("Read the instances on the host")["read"] == "given", check.explain()
 
 
 def test_second_run_changes_nothing(converged):

@@ -161,7 +161,7 @@ def test_site_runs_the_converge_entry_points_after_the_preflight_which_checks_th
     assert plays[0]["vars"] == {"postgres_preflight_entry_points": ["%s:converge" % role for role in CONVERGED]}
     # The status report's read is made by pg_database's run (its status option), after its work.
     assert plays[1]["vars"]["postgres_status_read"] == "{{ postgres_database_result.status | default(none) }}"
-    assert set(plays[1]["vars"]["postgres_database_status"]) == {"layout", "probe", "backup_root"}
+    assert "if 'all' in ansible_run_tags else {}" in plays[1]["vars"]["postgres_database_status"]
 
 
 ROLE_ACTIONS = {prefix + action for prefix in ("", "ansible.builtin.", "ansible.legacy.") for action in ("import_role", "include_role")}

@@ -116,12 +116,21 @@ def test_the_action_reads_only_the_variables_the_host_sets_and_lists_an_unreadab
     variables = {"inventory_hostname": "db1", "postgres_workers": trust_as_template("{{ 2 * 3 }}"),
                  "postgres_locale": trust_as_template("{{ nowhere_defined }}"), "postgres_instance_state": "bogus",
                  "postgres_owner_passwords": {"chat": "x"}}
-    problems, later = action_with(variables)._input_problems(["instance:converge", "database:converge"], variables)
-    assert len(problems) == 2 and later == [], problems
+    problems = action_with(variables)._input_problems(["instance:converge", "database:converge"], variables, {})
+    assert len(problems) == 2, problems
     assert problems[0] == "host db1: postgres_locale cannot be read: 'nowhere_defined' is undefined; fix: define the variables it refers to"
     assert "postgres_instance_state" in problems[1] and "postgres_workers" not in " ".join(problems)
-    with pytest.raises(AnsibleActionFail, match="entry_points: a list"):
-        action_with(variables)._input_problems("instance:converge", variables)
+    # While the module's own problems stand, a value that cannot be read is named as not checked.
+    problems = action_with(variables)._input_problems(["instance:converge"], variables, {}, complete=False)
+    assert problems[0].startswith("host db1: postgres_locale was not checked: 'nowhere_defined' is undefined (the preflight's own "
+                                  "facts are not known while the problems above stand); fix: those problems first"), problems
+
+
+@pytest.mark.parametrize("given", ["instance:converge", {"instance": "converge"}, ["instance:converge", "nosuch:main"]])
+def test_entry_points_are_refused_before_the_module_unless_a_list_of_ours(given):
+    with pytest.raises(AnsibleActionFail, match="pg_preflight: entry_points: "):
+        pg_preflight.checked_entries(given)
+    assert pg_preflight.checked_entries(["instance:converge"]) == ["instance:converge"]
 
 
 def test_a_value_is_templated_over_the_converge_roles_defaults_as_where_they_run():
@@ -132,30 +141,36 @@ def test_a_value_is_templated_over_the_converge_roles_defaults_as_where_they_run
 
     variables = {"inventory_hostname": "db1", "postgres_firewall_file": trust_as_template("{{ postgres_env_dir }}/fw.nft"),
                  "postgres_workers": trust_as_template("{{ postgres_layout | length }}")}
-    assert action_with(variables)._input_problems(["security:converge", "database:converge", "instance:converge"], variables) == ([], [])
+    assert action_with(variables)._input_problems(["security:converge", "database:converge", "instance:converge"], variables, {}) == []
     bad = dict(variables, postgres_workers=trust_as_template("{{ postgres_layout }}"))
-    problems, later = action_with(bad)._input_problems(["instance:converge"], bad)
-    assert later == [] and len(problems) == 1 and "postgres_workers" in problems[0] and "auto" in problems[0], problems
+    problems = action_with(bad)._input_problems(["instance:converge"], bad, {})
+    assert len(problems) == 1 and "postgres_workers" in problems[0] and "auto" in problems[0], problems
 
 
-def test_a_value_that_refers_to_the_preflights_facts_is_checked_once_they_are_known():
+FACTS = {"plan": [], "runtime": "docker", "tuning": {}, "versions_needed": [15, 17, 15], "installed_versions": [17],
+         "python_libraries_missing": []}
+
+
+def test_a_value_is_templated_with_the_preflights_facts():
     from ansible.template import trust_as_template
 
-    variables = {"inventory_hostname": "db1", "postgres_locale": "C.UTF-8",
-                 "postgres_layout": trust_as_template("{{ 'generic' if postgres_runtime_in_use == 'docker' else 'auto' }}")}
-    action = action_with(variables)
-    assert action._input_problems(["instance:converge"], variables) == ([], ["postgres_layout"])
-    facts = pg_preflight.outputs({"plan": [], "runtime": "docker", "tuning": {}, "versions_needed": [15, 17, 15],
-                                  "installed_versions": [17], "python_libraries_missing": []})
-    assert facts["postgres_versions_missing"] == [15]
-    assert action._input_problems(["instance:converge"], variables, facts=facts, names=["postgres_layout"]) == ([], [])
+    facts = pg_preflight.outputs(FACTS)
+    assert facts["postgres_versions_missing"] == [15] and facts["postgres_runtime_in_use"] == "docker"
+    variables = {"inventory_hostname": "db1",
+                 "postgres_layout": trust_as_template("{{ 'generic' if postgres_runtime_in_use == 'docker' else 'auto' }}"),
+                 # A default() in the value: with the facts in scope, the runtime's, not the default's.
+                 "postgres_workers": trust_as_template("{{ 3 if postgres_runtime_in_use | default('native') == 'docker' else 'many' }}")}
+    assert action_with(variables)._input_problems(["instance:converge"], variables, facts) == []
+    assert "postgres_workers" in " ".join(action_with(variables)._input_problems(["instance:converge"], variables, {}))
     broken = dict(variables, postgres_layout=trust_as_template("{{ postgres_runtime_in_use }}"))
-    problems, later = action_with(broken)._input_problems(["instance:converge"], broken, facts=facts, names=["postgres_layout"])
-    assert later == [] and len(problems) == 1 and "postgres_layout" in problems[0] and "docker" in problems[0], problems
+    problems = action_with(broken)._input_problems(["instance:converge"], broken, facts)
+    assert len(problems) == 1 and "postgres_layout" in problems[0] and "docker" in problems[0], problems
 
 
 def test_the_facts_the_action_templates_with_are_those_the_preflight_role_sets():
     tasks = yaml.safe_load((ROOT / "roles" / "preflight" / "tasks" / "main.yml").read_text())
     facts = next(t for t in tasks if "ansible.builtin.set_fact" in t)["ansible.builtin.set_fact"]
     assert tuple(facts) == pg_preflight.OUTPUTS
-    assert tuple(pg_preflight.outputs({})) == pg_preflight.OUTPUTS
+    assert tuple(pg_preflight.outputs(FACTS)) == pg_preflight.OUTPUTS
+    # After a failure, only those the result has.
+    assert pg_preflight.outputs({"runtime": "native"}) == {"postgres_runtime_in_use": "native"}
