@@ -259,7 +259,8 @@ from ansible_collections.darevel.postgres.plugins.module_utils._engine import do
 from ansible_collections.darevel.postgres.plugins.module_utils._errors import DarevelError
 from ansible_collections.darevel.postgres.plugins.module_utils._instance import batch_argument_spec
 from ansible_collections.darevel.postgres.plugins.module_utils._module import exit_batch
-from ansible_collections.darevel.postgres.plugins.module_utils._ops.status import read
+from ansible_collections.darevel.postgres.plugins.module_utils._ops.status import READ_SPEC, read
+from ansible_collections.darevel.postgres.plugins.module_utils._options import LAYOUT_SPEC, RUNTIME_SPEC
 from ansible_collections.darevel.postgres.plugins.module_utils._runtime.native import HAS_PSYCOPG2
 
 PER_INSTANCE = {
@@ -302,11 +303,13 @@ def main() -> None:
     exit_batch(module, outcome)
 
 
+# pg_instance_info's options of the same names (the shared runtime and layout specs, READ_SPEC);
+# the runtime has no default (told by the items' containers) and the probe is on.
 STATUS_OPTIONS = {
-    "runtime": {"type": "str", "choices": ["native", "docker"]},
-    "layout": {"type": "str", "default": "auto", "choices": ["auto", "debian", "generic"]},
-    "probe": {"type": "bool", "default": True},
-    "backup_root": {"type": "path"},
+    "runtime": {"type": "str", "choices": RUNTIME_SPEC["runtime"]["choices"]},
+    **LAYOUT_SPEC,
+    "probe": dict(READ_SPEC["probe"], default=True),
+    "backup_root": READ_SPEC["backup_root"],
 }
 
 
